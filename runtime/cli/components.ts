@@ -1,0 +1,60 @@
+/**
+ * `weir jobmanager` and `weir taskmanager`: one component per process, as pods run them. Each binds
+ * the address it is given (flag, $WEIR_HOST or $POD_IP), reports readiness to a parent over IPC when
+ * there is one (the embedded cluster), and shuts down cleanly on SIGTERM.
+ */
+import { UsageError } from "./usage-error.js";
+import { createLogger } from "../common/logging.js";
+import { resolveConfig } from "../config/options.js";
+import { startJobManager } from "../jobmanager/jobmanager.js";
+import { startTaskManager } from "../taskmanager/taskmanager.js";
+
+/** The address to bind and advertise: never a silent default, since pods must bind their pod IP. */
+export function resolveHost(flag: string | undefined): string {
+  const host = flag ?? process.env.WEIR_HOST ?? process.env.POD_IP;
+  if (!host) throw new UsageError("no address to bind: pass --host or set WEIR_HOST (pods: POD_IP from the downward API)");
+  return host;
+}
+
+function announce(message: Record<string, unknown>): void {
+  process.send?.({ type: "ready", ...message });
+}
+
+/** Resolve when SIGTERM or SIGINT arrives. */
+function terminationSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve(sig));
+  });
+}
+
+export async function jobManagerCommand(opts: { host?: string; rpcPort: number; restPort: number; config: string[] }): Promise<number> {
+  const host = resolveHost(opts.host);
+  const config = resolveConfig(opts.config);
+  const logger = createLogger("jobmanager");
+  const jm = await startJobManager({ host, rpcPort: opts.rpcPort, restPort: opts.restPort, config, logger });
+  logger.info({ rest: jm.restUrl, rpc: jm.rpcAddress }, "JobManager started");
+  announce({ restUrl: jm.restUrl, rpcAddress: jm.rpcAddress });
+  const sig = await terminationSignal();
+  logger.info({ signal: sig }, "JobManager stopping");
+  await jm.close();
+  return 0;
+}
+
+export async function taskManagerCommand(opts: {
+  jobmanager: string;
+  host?: string;
+  dataPort: number;
+  metricsPort: number;
+  slots: number;
+  config: string[];
+}): Promise<number> {
+  const host = resolveHost(opts.host);
+  const config = resolveConfig(opts.config);
+  const logger = createLogger("taskmanager");
+  const tm = await startTaskManager({ jobManager: opts.jobmanager, host, dataPort: opts.dataPort, metricsPort: opts.metricsPort, slots: opts.slots, config, logger });
+  logger.info({ id: tm.id, data: tm.dataAddress, metrics: tm.metricsUrl }, "TaskManager started");
+  announce({ id: tm.id, dataAddress: tm.dataAddress });
+  const outcome = await Promise.race([terminationSignal().then(() => "signal" as const), tm.lost.then(() => "lost" as const)]);
+  await tm.close();
+  return outcome === "lost" ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+/**
+ * The `weir` command. Usage errors (unknown flags, missing or malformed arguments) exit with status 2
+ * and the usage text; job failures exit with 1.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { VERSION } from "../common/version.js";
+import { WeirError } from "../common/errors.js";
+import { runCommand } from "./run.js";
+import { UsageError } from "./usage-error.js";
+import { jobManagerCommand, taskManagerCommand } from "./components.js";
+import { cancelCommand, listCommand } from "./client-commands.js";
+
+/** Exit status for usage errors, as in most Unix tools. */
+export const EXIT_USAGE = 2;
+
+function positiveInt(name: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${raw}"`);
+    return n;
+  };
+}
+
+function port(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`port must be an integer 0..65535, got "${raw}"`);
+  return n;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const configOption = () => new Option("--config <key=value>", "runtime configuration override (repeatable)").argParser(collect).default([]);
+
+function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command("weir")
+    .description("Weir: Kubernetes-native stream processing in TypeScript")
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("run")
+    .description("run a job module on an embedded local cluster (a JobManager and TaskManager processes on loopback)")
+    .argument("<module>", "job module (.ts or .js) whose default export builds the dataflow")
+    .argument("[args...]", "arguments for the job, after --")
+    .option("-p, --parallelism <n>", "default operator parallelism", positiveInt("--parallelism"), 1)
+    .option("-m, --taskmanagers <n>", "TaskManager processes (default: min(parallelism, cores))", positiveInt("--taskmanagers"))
+    .option("-s, --slots <n>", "slots per TaskManager (default: enough for the parallelism)", positiveInt("--slots"))
+    .option("--log-dir <dir>", "directory for process logs (default: .weir/logs/<time>)")
+    .option("--no-progress", "do not show the progress line")
+    .addOption(configOption())
+    .exitOverride()
+    .action(async (module: string, args: string[], opts) => setCode(await runCommand(module, args, opts)));
+
+  program
+    .command("jobmanager")
+    .description("run a JobManager (what the JobManager pod runs)")
+    .option("--host <address>", "address to bind and advertise (default: $WEIR_HOST, $POD_IP)")
+    .option("--rpc-port <port>", "control port for TaskManagers", port, 6123)
+    .option("--rest-port <port>", "REST API port", port, 8081)
+    .addOption(configOption())
+    .exitOverride()
+    .action(async (opts) => setCode(await jobManagerCommand(opts)));
+
+  program
+    .command("taskmanager")
+    .description("run a TaskManager (what TaskManager pods run)")
+    .requiredOption("--jobmanager <host:port>", "the JobManager's control address")
+    .option("--host <address>", "address to bind and advertise (default: $WEIR_HOST, $POD_IP)")
+    .option("--data-port <port>", "data port", port, 0)
+    .option("--metrics-port <port>", "Prometheus port", port, 0)
+    .option("-s, --slots <n>", "task slots", positiveInt("--slots"), 1)
+    .addOption(configOption())
+    .exitOverride()
+    .action(async (opts) => setCode(await taskManagerCommand(opts)));
+
+  const jmUrl = () => new Option("--jobmanager <url>", "JobManager REST URL").env("WEIR_JOBMANAGER_URL").default("http://127.0.0.1:8081");
+  program
+    .command("list")
+    .description("list the jobs of a JobManager")
+    .addOption(jmUrl())
+    .exitOverride()
+    .action(async (opts) => setCode(await listCommand(opts.jobmanager)));
+  program
+    .command("cancel")
+    .description("cancel a job")
+    .argument("<job-id>")
+    .addOption(jmUrl())
+    .exitOverride()
+    .action(async (jobId: string, opts) => setCode(await cancelCommand(opts.jobmanager, jobId)));
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      return EXIT_USAGE;
+    }
+    if (err instanceof UsageError || (err instanceof WeirError && err.code === "WEIR_E_CONFIG")) {
+      process.stderr.write(`error: ${err.message}\n(run "weir --help" for usage)\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

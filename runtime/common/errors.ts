@@ -1,0 +1,52 @@
+/**
+ * Typed errors with stable codes, so tests and users match on `code` rather than on message text.
+ *
+ *   throw new WeirError("WEIR_E_KEY_UNDEFINED", `keyBy of operator "${name}" returned undefined`);
+ */
+
+/** Every stable error code Weir raises. */
+export type WeirErrorCode =
+  | "WEIR_E_MODULE_LOAD"
+  | "WEIR_E_NO_DEFAULT_EXPORT"
+  | "WEIR_E_JOB_BUILD"
+  | "WEIR_E_INVALID_GRAPH"
+  | "WEIR_E_KEY_UNDEFINED"
+  | "WEIR_E_NO_TIMESTAMP"
+  | "WEIR_E_USER_FUNCTION"
+  | "WEIR_E_NOT_ENOUGH_SLOTS"
+  | "WEIR_E_TASKMANAGER_LOST"
+  | "WEIR_E_TASK_FAILED"
+  | "WEIR_E_PROTOCOL"
+  | "WEIR_E_CONFIG"
+  | "WEIR_E_NOT_FOUND"
+  | "WEIR_E_CANCELED"
+  | "WEIR_E_CONNECTION_LOST"
+  | "WEIR_E_PARTITION_FAILED";
+
+/** An error carrying a stable code and, optionally, the error that caused it. */
+export class WeirError extends Error {
+  constructor(
+    readonly code: WeirErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "WeirError";
+  }
+}
+
+/** Render an error and its cause chain as one string a person can read in a job's failure cause. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 8; depth++) {
+    if (cur instanceof Error) {
+      parts.push(depth === 0 && cur.stack ? cur.stack : `${cur.name}: ${cur.message}`);
+      cur = (cur as { cause?: unknown }).cause;
+    } else {
+      parts.push(String(cur));
+      break;
+    }
+  }
+  return parts.join("\nCaused by: ");
+}

@@ -1,0 +1,178 @@
+/**
+ * Generated and in-memory sources. Both split their input deterministically, so every process derives
+ * the same splits, and both may be unbounded (generators without `count`, or collections kept open
+ * after their data to model idle inputs in tests and demos).
+ */
+import type { RuntimeContext } from "../api/functions.js";
+import type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "../api/source.js";
+
+export interface GeneratorOptions<T> {
+  /** Record `index` (0-based, global across splits). */
+  generate: (index: number) => T;
+  /** Number of records; omit for an unbounded stream. */
+  count?: number;
+  /** Records per second across all splits; omit to generate as fast as downstream takes them. */
+  ratePerSecond?: number;
+  /** Number of splits (default: the source's parallelism). Split i generates indexes i, i+n, i+2n, ... */
+  splits?: number;
+  /** Source timestamp of record `index`, for watermark strategies without an assigner. */
+  timestamp?: (index: number, value: T) => number;
+}
+
+interface GeneratorSplit extends SourceSplit {
+  readonly index: number;
+  readonly of: number;
+}
+
+/** A source of generated records (the datagen connector). */
+export function generatorSource<T>(opts: GeneratorOptions<T>): Source<T, GeneratorSplit> {
+  if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count >= 0)) {
+    throw new RangeError(`generator count must be a non-negative integer, got ${opts.count}`);
+  }
+  if (opts.ratePerSecond !== undefined && !(opts.ratePerSecond > 0)) {
+    throw new RangeError(`generator ratePerSecond must be > 0, got ${opts.ratePerSecond}`);
+  }
+  return {
+    bounded: opts.count !== undefined,
+    name: "Generator Source",
+    splits: ({ parallelism }) => {
+      const n = opts.splits ?? parallelism;
+      return Array.from({ length: n }, (_, index) => ({ id: `gen-${index}`, index, of: n }));
+    },
+    createReader: (ctx) => new GeneratorReader(opts, ctx),
+  };
+}
+
+class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
+  private readonly states: { split: GeneratorSplit; next: number; out: SplitOutput<T> | null }[] = [];
+  private readonly start = Date.now();
+  private emitted = 0;
+  private cursor = 0;
+
+  constructor(
+    private readonly opts: GeneratorOptions<T>,
+    private readonly ctx: RuntimeContext,
+  ) {}
+
+  addSplits(splits: GeneratorSplit[]): void {
+    for (const split of splits) this.states.push({ split, next: split.index, out: null });
+  }
+
+  poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {
+    const budget = this.rateBudget(maxRecords);
+    if (typeof budget !== "number") return budget;
+    const { generate, count, timestamp } = this.opts;
+    let produced = 0;
+    // Round robin over splits, a slice of the budget each, so split watermarks advance together.
+    const per = Math.max(1, Math.ceil(budget / Math.max(1, this.states.length)));
+    for (let k = 0; k < this.states.length && produced < budget; k++) {
+      const s = this.states[(this.cursor + k) % this.states.length]!;
+      if (count !== undefined && s.next >= count) continue;
+      const out = (s.out ??= output.forSplit(s.split.id));
+      const stride = s.split.of;
+      let i = s.next;
+      const limit = Math.min(per, budget - produced);
+      let n = 0;
+      for (; n < limit && (count === undefined || i < count); n++, i += stride) {
+        const v = generate(i);
+        if (timestamp) out.collect(v, timestamp(i, v));
+        else out.collect(v);
+      }
+      s.next = i;
+      produced += n;
+      if (count !== undefined && i >= count) output.releaseSplit(s.split.id);
+    }
+    this.cursor++;
+    this.emitted += produced;
+    if (count !== undefined && this.states.every((s) => s.next >= count)) return "end";
+    return "more";
+  }
+
+  /** Records allowed now under the rate limit, or a Promise to wait for the next allowance. */
+  private rateBudget(maxRecords: number): number | Promise<void> {
+    const rate = this.opts.ratePerSecond;
+    if (rate === undefined) return maxRecords;
+    // This subtask's share of the global rate.
+    const share = rate / this.ctx.parallelism;
+    const allowed = Math.floor(((Date.now() - this.start) / 1000) * share) - this.emitted;
+    if (allowed > 0) return Math.min(allowed, maxRecords);
+    const waitMs = Math.max(1, Math.ceil(1000 / share));
+    return new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+}
+
+interface CollectionSplit extends SourceSplit {
+  readonly index: number;
+}
+
+export interface CollectionOptions {
+  /**
+   * Splits that stay open (idle) after their data was emitted, making the source unbounded: `true` for
+   * all, or the indexes of some. Models inputs that go quiet without ending, for idleness tests and demos.
+   */
+  keepOpen?: boolean | readonly number[];
+}
+
+function openSplits(opts: CollectionOptions, count: number): Set<number> {
+  if (opts.keepOpen === true) return new Set(Array.from({ length: count }, (_, i) => i));
+  return new Set(Array.isArray(opts.keepOpen) ? opts.keepOpen : []);
+}
+
+/**
+ * A source over explicit data: either one array spread round-robin over `splits` splits, or an array of
+ * arrays, one per split (`perSplit: true`). Records of one split are emitted in array order.
+ */
+export function collectionSource<T>(values: readonly T[], splits = 1, opts: CollectionOptions = {}): Source<T, CollectionSplit> {
+  const parts: T[][] = Array.from({ length: splits }, () => []);
+  values.forEach((v, i) => parts[i % splits]!.push(v));
+  return splitSource(parts, opts);
+}
+
+/** A source whose split i emits `splits[i]` in order. Empty splits stay idle. */
+export function splitSource<T>(splits: readonly (readonly T[])[], opts: CollectionOptions = {}): Source<T, CollectionSplit> {
+  const open = openSplits(opts, splits.length);
+  return {
+    bounded: open.size === 0,
+    name: "Collection Source",
+    splits: () => splits.map((_, index) => ({ id: `split-${index}`, index })),
+    createReader: () => new CollectionReader(splits, open),
+  };
+}
+
+class CollectionReader<T> implements SourceReader<T, CollectionSplit> {
+  private readonly states: { split: CollectionSplit; pos: number; done: boolean }[] = [];
+  private openForever: Promise<void> | null = null;
+
+  constructor(
+    private readonly data: readonly (readonly T[])[],
+    private readonly open: ReadonlySet<number>,
+  ) {}
+
+  addSplits(splits: CollectionSplit[]): void {
+    for (const split of splits) this.states.push({ split, pos: 0, done: false });
+  }
+
+  poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {
+    // Interleave splits in small slices so that their records mix (out-of-order across splits).
+    const slice = Math.max(1, Math.min(64, Math.floor(maxRecords / Math.max(1, this.states.length))));
+    let produced = 0;
+    for (const s of this.states) {
+      if (s.done) continue;
+      const rows = this.data[s.split.index]!;
+      const out = output.forSplit(s.split.id);
+      const end = Math.min(rows.length, s.pos + slice);
+      produced += end - s.pos;
+      for (; s.pos < end; s.pos++) out.collect(rows[s.pos] as T);
+      if (s.pos >= rows.length && !this.open.has(s.split.index)) {
+        s.done = true;
+        output.releaseSplit(s.split.id);
+      }
+    }
+    const pending = this.states.some((s) => !s.done && s.pos < this.data[s.split.index]!.length);
+    if (pending) return "more";
+    if (this.states.every((s) => s.done)) return "end";
+    // All data emitted; stay open without busy-polling until the task is canceled.
+    this.openForever ??= new Promise<void>(() => {});
+    return produced > 0 ? "more" : this.openForever;
+  }
+}

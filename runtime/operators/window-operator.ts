@@ -1,0 +1,242 @@
+/**
+ * The keyed window operator: tumbling, sliding and session windows over event or processing time,
+ * with reduce, aggregate or process functions (optionally followed by a ProcessWindowFunction).
+ *
+ * Tumbling and sliding windows are sliced (runtime/time/slicing.ts): each record updates one slice
+ * accumulator, and a window merges its slices when it fires. Sessions live in runtime/time/sessions.ts.
+ * Neither registers timers per key: event-time windows fire when a watermark arrives, processing-time
+ * windows from one wall-clock callback at the next window end. Results carry timestamp end - 1 and
+ * leave as one batch per input batch, watermark or callback, always before the watermark they precede.
+ */
+import type { KeySelector, OutputTag, ProcessWindowFunction, TimeWindow, WindowContext } from "../api/functions.js";
+import type { Batch } from "../common/elements.js";
+import { MAX_WATERMARK } from "../common/elements.js";
+import { WeirError } from "../common/errors.js";
+import { canonicalKey, type CanonicalKey } from "../common/keys.js";
+import type { OperatorSpec } from "../graph/stream-graph.js";
+import { SessionStore } from "../time/sessions.js";
+import { SliceAssigner, SliceStore } from "../time/slicing.js";
+import { windowAgg, type WindowAgg } from "../time/window-agg.js";
+import { KeyedOperator, preview } from "./keyed-operator.js";
+import { BatchCollector } from "./operator.js";
+
+/** The graph spec of a window operator. */
+export type WindowOperatorSpec = Extract<OperatorSpec, { kind: "window" }>;
+
+/** What both window stores offer the operator. */
+interface WindowStore {
+  add(key: unknown, ck: CanonicalKey, value: unknown, ts: number, wm: number): boolean;
+  advance(wm: number): void;
+  nextFireTime(): number;
+  readonly size: number;
+}
+
+/** The reusable context handed to ProcessWindowFunctions. */
+class FiringContext implements WindowContext<unknown> {
+  key: unknown = undefined;
+  window: TimeWindow = { start: 0, end: 0 };
+  constructor(
+    readonly currentWatermark: () => number,
+    readonly currentProcessingTime: () => number,
+    private readonly side: (tagId: string, ts: number) => BatchCollector<unknown>,
+  ) {}
+  output<X>(tag: OutputTag<X>, value: X): void {
+    this.side(tag.id, this.window.end - 1).collect(value);
+  }
+}
+
+/** Keyed windows; see the module comment. `lateRecordsDropped` is read by metrics. */
+export class WindowOperator extends KeyedOperator {
+  /** Late records dropped because the operator has no late-data side output. */
+  lateRecordsDropped = 0;
+  private readonly eventTime: boolean;
+  private readonly agg: WindowAgg;
+  private readonly windowFn: ProcessWindowFunction<any, any, any> | null;
+  private readonly results = new BatchCollector<unknown>();
+  private readonly side = new Map<string, BatchCollector<unknown>>();
+  private readonly firing = new FiringContext(
+    () => this.currentWatermark,
+    () => this.ctx.processingTime.now(),
+    (tagId, ts) => this.sideCollector(tagId, ts),
+  );
+  private store!: WindowStore;
+  /** Processing time up to which windows have fired; later records are stamped after it. */
+  private procHorizon = Number.NEGATIVE_INFINITY;
+  private scheduledAt = Number.POSITIVE_INFINITY;
+  private cancelScheduled: (() => void) | null = null;
+
+  constructor(
+    private readonly spec: WindowOperatorSpec,
+    keySelectors: ReadonlyArray<KeySelector<any, unknown> | null>,
+  ) {
+    super(keySelectors);
+    checkSpec(spec);
+    this.eventTime = spec.assigner.time === "event";
+    this.agg = windowAgg(spec.fn);
+    this.windowFn = spec.fn.window;
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    this.store = this.createStore();
+    await this.windowFn?.open?.(this.ctx.runtime);
+  }
+
+  processBatch(batch: Batch): void {
+    if (this.eventTime) this.addEventTime(batch);
+    else this.addProcessingTime(batch);
+    this.flush();
+  }
+
+  /** Fire the event-time windows the watermark completes, emit their results, then forward it. */
+  override processWatermark(timestamp: number): void {
+    if (this.eventTime) {
+      this.currentWatermark = timestamp;
+      this.store.advance(timestamp);
+      this.flush();
+    }
+    super.processWatermark(timestamp);
+  }
+
+  /** A bounded input ended: processing-time windows still open fire now (event time did at +Infinity). */
+  override endInput(): void {
+    if (!this.eventTime) this.onProcessingTime(MAX_WATERMARK);
+  }
+
+  override async close(): Promise<void> {
+    this.cancelTimer();
+    await super.close();
+    await this.windowFn?.close?.();
+  }
+
+  /** Window state held: (slice, key) accumulators for tumbling/sliding, sessions for session windows. */
+  get stateSize(): number {
+    return this.store.size;
+  }
+
+  protected onTimer(): void {
+    // Windows fire from watermarks and one wall-clock callback, never from keyed timers.
+  }
+
+  /** The collector of side output `tagId`, stamping records with `ts`. */
+  private sideCollector(tagId: string, ts: number): BatchCollector<unknown> {
+    let c = this.side.get(tagId);
+    if (c === undefined) this.side.set(tagId, (c = new BatchCollector()));
+    c.currentTimestamp = ts;
+    return c;
+  }
+
+  private createStore(): WindowStore {
+    const a = this.spec.assigner;
+    const lateness = this.eventTime ? this.spec.allowedLateness : 0;
+    const fire = (key: unknown, window: TimeWindow, acc: unknown) => this.emitWindow(key, window, acc);
+    if (a.kind === "session") return new SessionStore(a.gap, this.agg, lateness, fire);
+    const slide = a.kind === "sliding" ? a.slide : a.size;
+    return new SliceStore(new SliceAssigner(a.size, slide, a.offset), this.agg, lateness, fire);
+  }
+
+  private addEventTime(batch: Batch): void {
+    const { values, timestamps } = batch;
+    if (values.length === 0) return;
+    if (timestamps === null) throw this.noTimestamp(values[0], "it has no timestamp");
+    const select = this.keySelectors[0]!;
+    const store = this.store;
+    const wm = this.currentWatermark;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      const key = select(v);
+      // `key !== key` catches NaN; setCurrentKeyOf then throws the operator's key error.
+      if (key === undefined || key !== key) this.setCurrentKeyOf(v, 0);
+      const ts = timestamps[i]!;
+      // One check catches NaN and ±Infinity, which no window can hold.
+      if (!(ts - ts === 0)) throw this.noTimestamp(v, `its timestamp is ${ts}`);
+      if (!store.add(key, canonicalKey(key), v, ts, wm)) this.late(v, ts);
+    }
+  }
+
+  private addProcessingTime(batch: Batch): void {
+    const { values } = batch;
+    if (values.length === 0) return;
+    // A record never joins a window that already fired: time is at least just after the last firing.
+    const now = this.ctx.processingTime.now();
+    const t = now > this.procHorizon ? now : this.procHorizon + 1;
+    const select = this.keySelectors[0]!;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      const key = select(v);
+      if (key === undefined || key !== key) this.setCurrentKeyOf(v, 0);
+      this.store.add(key, canonicalKey(key), v, t, this.procHorizon);
+    }
+    this.scheduleAt(this.store.nextFireTime());
+  }
+
+  private late(value: unknown, ts: number): void {
+    const tag = this.spec.lateDataTag;
+    if (tag === null) this.lateRecordsDropped++;
+    else this.sideCollector(tag, ts).collect(value);
+  }
+
+  private emitWindow(key: unknown, window: TimeWindow, acc: unknown): void {
+    this.results.currentTimestamp = window.end - 1;
+    const result = this.agg.result(acc);
+    const fn = this.windowFn;
+    if (fn === null) return this.results.collect(result);
+    this.firing.key = key;
+    this.firing.window = window;
+    // A process function sees the whole element list; after reduce/aggregate, the single result.
+    fn.process(key, this.firing, this.spec.fn.kind === "process" ? (result as unknown[]) : [result], this.results);
+  }
+
+  private flush(): void {
+    this.results.flushTo(this.output, true);
+    for (const [tag, c] of this.side) c.flushTo(this.ctx.sideOutput(tag), true);
+  }
+
+  private onProcessingTime(now: number): void {
+    if (now > this.procHorizon) this.procHorizon = now;
+    this.store.advance(this.procHorizon);
+    this.flush();
+    this.scheduleAt(this.store.nextFireTime());
+  }
+
+  /** Have the wall-clock callback run at `at` (+Infinity: nothing left to fire, no callback). */
+  private scheduleAt(at: number): void {
+    if (at === MAX_WATERMARK) return this.cancelTimer();
+    if (at >= this.scheduledAt) return;
+    this.cancelTimer();
+    this.scheduledAt = at;
+    this.cancelScheduled = this.ctx.processingTime.schedule(at, (now) => {
+      this.cancelScheduled = null;
+      this.scheduledAt = MAX_WATERMARK;
+      // Never fire earlier than asked, even if the clock service calls back a little early.
+      this.onProcessingTime(Math.max(now, at));
+    });
+  }
+
+  private cancelTimer(): void {
+    this.cancelScheduled?.();
+    this.cancelScheduled = null;
+    this.scheduledAt = MAX_WATERMARK;
+  }
+
+  private noTimestamp(value: unknown, why: string): WeirError {
+    return new WeirError(
+      "WEIR_E_NO_TIMESTAMP",
+      `event-time window "${this.ctx.operatorName}" cannot place record ${preview(value)}: ${why}; ` +
+        `set a watermark strategy on the source (env.fromSource(source, watermarks...)) or call ` +
+        `assignTimestampsAndWatermarks before the window, or use processing-time windows`,
+    );
+  }
+}
+
+/** Slicing needs whole-millisecond sizes (gcd); lateness must be a non-negative number. */
+function checkSpec(spec: WindowOperatorSpec): void {
+  const a = spec.assigner;
+  const ms = a.kind === "session" ? [] : a.kind === "sliding" ? [a.size, a.slide, a.offset] : [a.size, a.offset];
+  if (!ms.every(Number.isSafeInteger)) {
+    throw new WeirError("WEIR_E_INVALID_GRAPH", `${a.kind} window sizes, slide and offset must be whole milliseconds, got ${JSON.stringify(a)}`);
+  }
+  if (!(spec.allowedLateness >= 0)) {
+    throw new WeirError("WEIR_E_INVALID_GRAPH", `allowed lateness must be >= 0 ms, got ${spec.allowedLateness}`);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Drives a source reader inside its task: collects what the reader emits into one batch per poll,
+ * applies the watermark strategy's timestamp assigner, and tracks per-split watermarks.
+ */
+import type { ReaderOutput, Source, SourceReader, SplitOutput } from "../api/source.js";
+import type { RuntimeContext } from "../api/functions.js";
+import type { WatermarkStrategy } from "../api/watermarks.js";
+import { WeirError } from "../common/errors.js";
+import type { Output } from "../operators/operator.js";
+import { SourceWatermarks, type SplitWatermark } from "../time/source-watermarks.js";
+import { preview } from "../operators/keyed-operator.js";
+
+class TimestampedSplitOutput implements SplitOutput<unknown> {
+  constructor(
+    private readonly driver: SourceDriver,
+    private readonly wm: SplitWatermark,
+    private readonly assign: ((v: unknown, ts: number | undefined) => number) | null,
+  ) {}
+  collect(value: unknown, sourceTimestamp?: number): void {
+    const ts = this.assign ? this.assign(value, sourceTimestamp) : sourceTimestamp;
+    if (typeof ts !== "number" || Number.isNaN(ts)) {
+      throw new WeirError(
+        "WEIR_E_NO_TIMESTAMP",
+        `source "${this.driver.name}" emitted ${preview(value)} without a timestamp; give the watermark strategy a timestamp assigner`,
+      );
+    }
+    this.driver.values.push(value);
+    this.driver.timestamps.push(ts);
+    this.wm.observe(ts);
+  }
+}
+
+class PlainSplitOutput implements SplitOutput<unknown> {
+  constructor(private readonly driver: SourceDriver) {}
+  collect(value: unknown): void {
+    this.driver.values.push(value);
+  }
+}
+
+export class SourceDriver implements ReaderOutput<unknown> {
+  values: unknown[] = [];
+  timestamps: number[] = [];
+  readonly reader: SourceReader<unknown, any>;
+  private readonly watermarks: SourceWatermarks | null;
+  private readonly splitOutputs = new Map<string, SplitOutput<unknown>>();
+
+  constructor(
+    readonly name: string,
+    source: Source<unknown, any>,
+    private readonly strategy: WatermarkStrategy<unknown> | null,
+    ctx: RuntimeContext,
+    private readonly output: Output,
+    emitStatus: (idle: boolean) => void,
+    /** The clock split idleness is measured on (see Task.idleClock). */
+    private readonly idleClock: () => number,
+  ) {
+    this.reader = source.createReader(ctx);
+    const splits = source.splits({ parallelism: ctx.parallelism }).filter((_, i) => i % ctx.parallelism === ctx.subtaskIndex);
+    this.watermarks = strategy
+      ? new SourceWatermarks({
+          maxOutOfOrderness: strategy.maxOutOfOrderness,
+          idleTimeout: strategy.idleTimeout,
+          emitWatermark: (ts) => this.output.emitWatermark(ts),
+          emitStatus,
+        })
+      : null;
+    const now = idleClock();
+    for (const s of splits) this.forSplitAt(s.id, now);
+    this.reader.addSplits(splits);
+  }
+
+  forSplit(splitId: string): SplitOutput<unknown> {
+    return this.splitOutputs.get(splitId) ?? this.forSplitAt(splitId, this.idleClock());
+  }
+
+  private forSplitAt(splitId: string, now: number): SplitOutput<unknown> {
+    const out = this.watermarks
+      ? new TimestampedSplitOutput(this, this.watermarks.split(splitId, now), this.strategy!.timestampAssigner)
+      : new PlainSplitOutput(this);
+    this.splitOutputs.set(splitId, out);
+    return out;
+  }
+
+  releaseSplit(splitId: string): void {
+    this.splitOutputs.delete(splitId);
+    this.watermarks?.release(splitId);
+  }
+
+  /** Poll the reader once and emit what it produced as one batch. Returns the reader's verdict. */
+  poll(maxRecords: number): "more" | "end" | Promise<void> {
+    const r = this.reader.poll(this, maxRecords);
+    this.flush();
+    return r;
+  }
+
+  /** Number of records emitted by the last poll. */
+  lastCount = 0;
+
+  private flush(): void {
+    this.lastCount = this.values.length;
+    if (this.values.length === 0) return;
+    this.output.emit({ kind: "batch", values: this.values, timestamps: this.watermarks ? this.timestamps : null });
+    this.values = [];
+    this.timestamps = [];
+  }
+
+  /** Periodic watermark emission and idleness check. */
+  onPeriodicEmit(now: number): void {
+    this.watermarks?.onPeriodicEmit(now);
+  }
+
+  /** The reader ended: the final watermark releases every downstream window and timer. */
+  finish(): void {
+    if (this.watermarks) this.watermarks.finish();
+    else this.output.emitWatermark(Number.POSITIVE_INFINITY);
+  }
+}

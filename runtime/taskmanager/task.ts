@@ -1,0 +1,386 @@
+/**
+ * One subtask of a vertex running on a TaskManager: its operator chain, input gate and record writers,
+ * and the loop that moves batches. The loop runs in time slices on the process's event loop; it stops
+ * pulling input while any output lacks credit (backpressure), while a sink's write is pending, or when
+ * no input is available, and resumes on the matching callback. Time is accounted as busy,
+ * backpressured or idle accordingly.
+ */
+import type { RuntimeContext } from "../api/functions.js";
+import { END_OF_PARTITION, type StreamElement, type StreamEvent } from "../common/elements.js";
+import { describeError, WeirError } from "../common/errors.js";
+import { keyGroupRangeFor } from "../common/keys.js";
+import type { RuntimeConfig } from "../config/options.js";
+import type { JobVertex } from "../graph/job-graph.js";
+import type { TaskDeployment } from "../jobmanager/control-protocol.js";
+import type { TaskState } from "../jobmanager/rest-types.js";
+import type { OperatorContext, ProcessingTimeService } from "../operators/operator.js";
+import { TaskIoMetrics } from "../metrics/task-io-metrics.js";
+import { StatusWatermarkValve } from "../time/watermark-valve.js";
+import { buildChain, operatorOf, sideOutputOf, tagOperator, type Chain, type ChainWriter } from "./chain.js";
+import { SourceDriver } from "./source-driver.js";
+
+/** The writer operations the task loop needs beyond the chain's. */
+export interface TaskWriter extends ChainWriter {
+  flush(): void;
+  outputQueueLength(): number;
+  isWritable(): boolean;
+  onWritable(cb: () => void): void;
+}
+
+/** The input gate operations the task loop needs. */
+export interface TaskGate {
+  readonly numberOfChannels: number;
+  poll(): { channel: number; input: number; element: StreamElement } | undefined;
+  onAvailable(cb: () => void): void;
+}
+
+export interface TaskIo {
+  writers: Map<number, TaskWriter>;
+  gate: TaskGate | null;
+  /** Release partitions and channels (after finishing: once consumers have read everything). */
+  release(afterConsumed: boolean): void;
+}
+
+export class Task {
+  state: TaskState = "DEPLOYING";
+  readonly metrics = new TaskIoMetrics();
+  readonly name: string;
+  private readonly chain: Chain;
+  private readonly source: SourceDriver | null = null;
+  private readonly valve: StatusWatermarkValve | null = null;
+  private readonly mailbox: (() => void)[] = [];
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private pending: Promise<void> | null = null;
+  private scheduled = false;
+  private inputEnded = false;
+  private done!: { resolve: () => void; reject: (e: unknown) => void };
+  readonly finished: Promise<void>;
+
+  constructor(
+    readonly deployment: TaskDeployment,
+    private readonly vertex: JobVertex,
+    private readonly io: TaskIo,
+    private readonly config: RuntimeConfig,
+    private readonly onState: (state: TaskState, failure?: string) => void,
+  ) {
+    this.name = `${vertex.name} (${deployment.subtaskIndex + 1}/${vertex.parallelism})`;
+    this.finished = new Promise((resolve, reject) => (this.done = { resolve, reject }));
+    this.finished.catch(() => {});
+    this.chain = buildChain(vertex, io.writers, {
+      block: (p) => this.block(p),
+      countOut: (n) => (this.metrics.recordsOut += n),
+    });
+    this.metrics.outputQueueLength = () => {
+      let n = 0;
+      for (const w of io.writers.values()) n += w.outputQueueLength();
+      return n;
+    };
+    const head = vertex.operators[0]!;
+    if (head.node.spec.kind === "source") {
+      this.source = new SourceDriver(
+        head.node.name,
+        head.node.spec.source,
+        head.node.spec.watermarks,
+        this.runtimeContext(vertex.maxParallelism),
+        this.chain.headOutput,
+        (idle) => this.broadcastEvent({ kind: "status", idle }),
+        () => this.idleClock(),
+      );
+    } else if (io.gate) {
+      this.valve = new StatusWatermarkValve(io.gate.numberOfChannels, {
+        emitWatermark: (ts) => {
+          this.metrics.currentInputWatermark = ts;
+          this.chain.headInputs[0]!.emitWatermark(ts);
+        },
+        emitStatus: (idle) => this.broadcastEvent({ kind: "status", idle }),
+      });
+    }
+  }
+
+  /** Open the operators (last first, so a chain's downstream is ready), then start the loop. */
+  async start(): Promise<void> {
+    try {
+      for (let i = this.chain.operators.length - 1; i >= 0; i--) {
+        const { operator, name, nodeId } = this.chain.operators[i]!;
+        const rn = this.vertex.operators.find((o) => o.node.id === nodeId)!;
+        operator.setup(this.operatorContext(name, rn.uid, rn.maxParallelism, nodeId), this.chain.outputs.get(nodeId)!.main);
+        try {
+          await operator.open();
+        } catch (err) {
+          throw tagOperator(err, name);
+        }
+      }
+      if (this.isTerminal()) return;
+      this.setState("RUNNING");
+      this.metrics.markIdle(performance.now());
+      if (this.source) this.every(this.config["pipeline.auto-watermark-interval"], () => this.source!.onPeriodicEmit(this.idleClock()));
+      this.every(this.config["execution.buffer-timeout"], () => this.flushWriters());
+      this.scheduleRun();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * The clock split idleness is measured on: wall time minus time spent backpressured, so a source
+   * stalled by its downstream does not declare its splits idle and let the watermark run ahead of them.
+   */
+  private idleClock(): number {
+    return Date.now() - this.metrics.timeTotals(performance.now()).backpressured;
+  }
+
+  /** Stop processing and release everything; reports CANCELED. */
+  cancel(): void {
+    if (this.isTerminal()) return;
+    this.setState("CANCELING");
+    this.stopTimers();
+    void this.closeOperators().finally(() => {
+      this.io.release(false);
+      this.setState("CANCELED");
+      this.done.resolve();
+    });
+  }
+
+  private runtimeContext(maxParallelism: number): RuntimeContext {
+    return {
+      taskName: this.name,
+      subtaskIndex: this.deployment.subtaskIndex,
+      parallelism: this.vertex.parallelism,
+      maxParallelism,
+      jobArgs: this.deployment.args,
+    };
+  }
+
+  private operatorContext(name: string, uid: string, maxParallelism: number, nodeId: number): OperatorContext {
+    return {
+      runtime: this.runtimeContext(maxParallelism),
+      operatorName: name,
+      uid,
+      keyGroupRange: keyGroupRangeFor(this.deployment.subtaskIndex, this.vertex.parallelism, maxParallelism),
+      processingTime: this.processingTime,
+      sideOutput: (tag) => sideOutputOf(this.chain.outputs, nodeId, tag),
+    };
+  }
+
+  /** Timer callbacks run through the mailbox, between batches, never during a pending sink write. */
+  private readonly processingTime: ProcessingTimeService = {
+    now: () => Date.now(),
+    schedule: (at, callback) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.mail(() => callback(Date.now()));
+      }, Math.max(0, at - Date.now()));
+      this.timers.add(t);
+      return () => {
+        clearTimeout(t);
+        this.timers.delete(t);
+      };
+    },
+  };
+
+  private every(ms: number, fn: () => void): void {
+    const tick = () => {
+      if (this.isTerminal()) return;
+      this.mail(fn);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        tick();
+      }, ms);
+      this.timers.add(t);
+    };
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      tick();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private mail(fn: () => void): void {
+    if (this.isTerminal()) return;
+    this.mailbox.push(fn);
+    this.scheduleRun();
+  }
+
+  private block(p: Promise<void>): void {
+    this.pending = this.pending ? this.pending.then(() => p) : p;
+  }
+
+  private scheduleRun(): void {
+    if (this.scheduled || this.pending || this.state !== "RUNNING") return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.runSlice();
+    });
+  }
+
+  private waitFor(p: Promise<void>): void {
+    this.pending = p;
+    p.then(
+      () => {
+        if (this.pending === p) this.pending = null;
+        this.scheduleRun();
+      },
+      (err) => this.fail(err),
+    );
+  }
+
+  /** Process input until the time slice ends or something blocks. */
+  private runSlice(): void {
+    if (this.state !== "RUNNING") return;
+    const m = this.metrics;
+    const start = performance.now();
+    m.markBusy(start);
+    const deadline = start + this.config["task.time-slice"];
+    try {
+      for (;;) {
+        while (this.mailbox.length > 0 && !this.pending) this.mailbox.shift()!();
+        if (this.pending) return this.waitFor(this.pending);
+        if (this.inputEnded) return void this.finish();
+        if (!this.writersWritable()) return this.awaitCredit();
+        if (!(this.source ? this.pollSource() : this.pollGate())) return;
+        if (this.pending) continue;
+        if (performance.now() >= deadline) return this.scheduleRun();
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** One reader poll; false when the loop must stop (waiting for data). */
+  private pollSource(): boolean {
+    const r = this.source!.poll(this.config["network.batch-size"]);
+    this.metrics.recordsIn += this.source!.lastCount;
+    if (r === "more") return true;
+    if (r === "end") {
+      this.source!.finish();
+      this.inputEnded = true;
+      return true;
+    }
+    this.goIdle();
+    r.then(() => this.scheduleRun(), (err) => this.fail(err));
+    return false;
+  }
+
+  /** Handle one element from the gate; false when no input is available. */
+  private pollGate(): boolean {
+    const gate = this.io.gate!;
+    const next = gate.poll();
+    if (!next) {
+      this.goIdle();
+      gate.onAvailable(() => this.scheduleRun());
+      return false;
+    }
+    const el = next.element;
+    const valve = this.valve!;
+    switch (el.kind) {
+      case "batch":
+        this.metrics.recordsIn += el.values.length;
+        this.chain.headInputs[next.input]!.emit(el);
+        break;
+      case "watermark":
+        valve.inputWatermark(next.channel, el.timestamp);
+        break;
+      case "status":
+        valve.inputStatus(next.channel, el.idle);
+        break;
+      case "end":
+        valve.channelEnded(next.channel);
+        if (++this.endedChannels === gate.numberOfChannels) this.inputEnded = true;
+        break;
+    }
+    return true;
+  }
+  private endedChannels = 0;
+
+  private goIdle(): void {
+    this.flushWriters();
+    this.metrics.markIdle(performance.now());
+  }
+
+  /** Wait for the first full writer to drain; the next slice re-checks all writers. */
+  private awaitCredit(): void {
+    this.flushWriters();
+    this.metrics.markBackpressured(performance.now());
+    for (const w of this.io.writers.values()) {
+      if (!w.isWritable()) return w.onWritable(() => this.scheduleRun());
+    }
+    this.scheduleRun();
+  }
+
+  private writersWritable(): boolean {
+    for (const w of this.io.writers.values()) if (!w.isWritable()) return false;
+    return true;
+  }
+
+  private flushWriters(): void {
+    for (const w of this.io.writers.values()) w.flush();
+  }
+
+  private broadcastEvent(ev: StreamEvent): void {
+    for (const w of this.io.writers.values()) w.broadcastEvent(ev);
+  }
+
+  /** All input ended: end each operator in order, flush, signal the end downstream, close. */
+  private async finish(): Promise<void> {
+    this.inputEnded = false;
+    this.scheduled = true; // no more slices
+    try {
+      for (const { operator, name } of this.chain.operators) {
+        try {
+          await operator.endInput();
+          if (this.pending) await this.pending;
+        } catch (err) {
+          throw tagOperator(err, name);
+        }
+      }
+      this.stopTimers();
+      this.broadcastEvent(END_OF_PARTITION);
+      this.flushWriters();
+      await this.closeOperators(true);
+      this.metrics.markIdle(performance.now());
+      this.setState("FINISHED");
+      this.io.release(true);
+      this.done.resolve();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async closeOperators(rethrow = false): Promise<void> {
+    for (const { operator, name } of this.chain.operators) {
+      try {
+        await operator.close();
+      } catch (err) {
+        if (rethrow) throw tagOperator(err, name);
+      }
+    }
+  }
+
+  fail(err: unknown): void {
+    if (this.isTerminal()) return;
+    this.stopTimers();
+    const op = operatorOf(err);
+    const failure = `Task "${this.name}"${op ? ` failed in operator "${op}"` : " failed"}: ${describeError(err)}`;
+    this.state = "FAILED";
+    void this.closeOperators().finally(() => this.io.release(false));
+    this.onState("FAILED", failure);
+    this.done.reject(new WeirError("WEIR_E_TASK_FAILED", failure, { cause: err }));
+  }
+
+  private setState(state: TaskState): void {
+    this.state = state;
+    this.onState(state);
+  }
+
+  private isTerminal(): boolean {
+    return this.state === "FINISHED" || this.state === "FAILED" || this.state === "CANCELED" || this.state === "CANCELING";
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.mailbox.length = 0;
+  }
+}
+

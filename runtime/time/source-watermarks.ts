@@ -1,0 +1,134 @@
+/**
+ * Per-split watermarks inside one source subtask (Flink's FLIP-27 per-split watermarking with
+ * BoundedOutOfOrdernessWatermarks and idleness).
+ *
+ * The record path only touches a {@link SplitWatermark} (`observe` = a counter and a max); everything
+ * else happens in `onPeriodicEmit`, which the task calls about every 200 ms:
+ *
+ *   const wms = new SourceWatermarks({ maxOutOfOrderness: 5_000, idleTimeout: 30_000, emitWatermark, emitStatus });
+ *   const s = wms.split("partition-0", clock.now());   // when the split is assigned
+ *   s.observe(ts);                                      // per record
+ *   wms.onPeriodicEmit(clock.now());                    // every ~200 ms
+ *   wms.release("partition-0"); wms.finish();           // split done; all done (+Infinity)
+ */
+import { MAX_WATERMARK, MIN_WATERMARK } from "../common/elements.js";
+
+/** The event-time progress of one split; `observe` is the only call on the record path. */
+export class SplitWatermark {
+  maxTimestamp = Number.NEGATIVE_INFINITY;
+  records = 0;
+
+  /** Count a record and track the highest timestamp seen. */
+  observe(ts: number): void {
+    this.records++;
+    if (ts > this.maxTimestamp) this.maxTimestamp = ts;
+  }
+}
+
+/** What `SourceWatermarks` needs from its subtask. */
+export interface SourceWatermarksOptions {
+  /** Watermark = highest timestamp - maxOutOfOrderness - 1. */
+  readonly maxOutOfOrderness: number;
+  /** A split with no new record for this many ms is idle; null = splits never go idle. */
+  readonly idleTimeout: number | null;
+  emitWatermark(ts: number): void;
+  emitStatus(idle: boolean): void;
+}
+
+/** Bookkeeping of one split, kept off the record path. */
+interface SplitEntry {
+  readonly wm: SplitWatermark;
+  /** `wm.records` at the last periodic emit; a change means the split is active. */
+  seenRecords: number;
+  /** When `records` last changed (or the split was created). */
+  lastActivity: number;
+  idle: boolean;
+}
+
+/**
+ * Combines the watermarks of the splits one source subtask reads. The subtask watermark is the
+ * minimum over active splits, emitted only when it advances. When no split is active (all idle, or
+ * none assigned) the subtask is idle; it becomes active again at the first periodic emit after a
+ * split got records.
+ */
+export class SourceWatermarks {
+  private readonly splits = new Map<string, SplitEntry>();
+  private lastEmitted = MIN_WATERMARK;
+  private idle = false;
+  private finished = false;
+
+  constructor(private readonly opts: SourceWatermarksOptions) {
+    if (!(opts.maxOutOfOrderness >= 0)) throw new RangeError(`maxOutOfOrderness must be >= 0 ms, got ${opts.maxOutOfOrderness}`);
+  }
+
+  /** The watermark tracker of split `id`, created (active, holding back the minimum) if new. */
+  split(id: string, now: number): SplitWatermark {
+    let e = this.splits.get(id);
+    if (e === undefined) {
+      e = { wm: new SplitWatermark(), seenRecords: 0, lastActivity: now, idle: false };
+      this.splits.set(id, e);
+    }
+    return e.wm;
+  }
+
+  /** The split finished: it no longer holds back the subtask watermark. */
+  release(id: string): void {
+    this.splits.delete(id);
+  }
+
+  /** Update idleness, then emit the status if it changed and the watermark if it advanced. */
+  onPeriodicEmit(now: number): void {
+    if (this.finished) return;
+    let min = MAX_WATERMARK;
+    let active = 0;
+    for (const e of this.splits.values()) {
+      this.updateIdleness(e, now);
+      if (e.idle) continue;
+      active++;
+      const wm = e.wm.maxTimestamp - this.opts.maxOutOfOrderness - 1;
+      if (wm < min) min = wm;
+    }
+    if (active === 0) return this.setIdle(true);
+    this.setIdle(false);
+    if (min > this.lastEmitted) {
+      this.lastEmitted = min;
+      this.opts.emitWatermark(min);
+    }
+  }
+
+  /** All splits are done: emit the final watermark (once). */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // An idle channel's watermark would be ignored downstream, so become active first.
+    this.setIdle(false);
+    this.lastEmitted = MAX_WATERMARK;
+    this.opts.emitWatermark(MAX_WATERMARK);
+  }
+
+  /** The last watermark emitted. */
+  get currentWatermark(): number {
+    return this.lastEmitted;
+  }
+
+  /** Whether the subtask is currently idle. */
+  get isIdle(): boolean {
+    return this.idle;
+  }
+
+  private updateIdleness(e: SplitEntry, now: number): void {
+    if (e.wm.records !== e.seenRecords) {
+      e.seenRecords = e.wm.records;
+      e.lastActivity = now;
+      e.idle = false;
+    } else if (this.opts.idleTimeout !== null && now - e.lastActivity >= this.opts.idleTimeout) {
+      e.idle = true;
+    }
+  }
+
+  private setIdle(idle: boolean): void {
+    if (this.idle === idle) return;
+    this.idle = idle;
+    this.opts.emitStatus(idle);
+  }
+}

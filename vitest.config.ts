@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Integration suites start real processes; they run in forks, a few at a time, with generous timeouts.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ["default"],
+  },
+});
