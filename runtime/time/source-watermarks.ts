@@ -48,12 +48,15 @@ interface SplitEntry {
 /**
  * Combines the watermarks of the splits one source subtask reads. The subtask watermark is the
  * minimum over active splits, emitted only when it advances. When no split is active (all idle, or
- * none assigned) the subtask is idle; it becomes active again at the first periodic emit after a
- * split got records.
+ * none assigned) the subtask first advances to the highest watermark any split reached (finished
+ * splits count, so their last records are not held back by an idle one) and then is idle; it becomes
+ * active again at the first periodic emit after a split got records.
  */
 export class SourceWatermarks {
   private readonly splits = new Map<string, SplitEntry>();
   private lastEmitted = MIN_WATERMARK;
+  /** The highest split watermark seen, released splits included. */
+  private highest = MIN_WATERMARK;
   private idle = false;
   private finished = false;
 
@@ -73,7 +76,13 @@ export class SourceWatermarks {
 
   /** The split finished: it no longer holds back the subtask watermark. */
   release(id: string): void {
+    const e = this.splits.get(id);
+    if (e) this.highest = Math.max(this.highest, this.splitWatermark(e));
     this.splits.delete(id);
+  }
+
+  private splitWatermark(e: SplitEntry): number {
+    return e.wm.maxTimestamp - this.opts.maxOutOfOrderness - 1;
   }
 
   /** Update idleness, then emit the status if it changed and the watermark if it advanced. */
@@ -83,12 +92,21 @@ export class SourceWatermarks {
     let active = 0;
     for (const e of this.splits.values()) {
       this.updateIdleness(e, now);
+      const wm = this.splitWatermark(e);
+      if (wm > this.highest) this.highest = wm;
       if (e.idle) continue;
       active++;
-      const wm = e.wm.maxTimestamp - this.opts.maxOutOfOrderness - 1;
       if (wm < min) min = wm;
     }
-    if (active === 0) return this.setIdle(true);
+    if (active === 0) {
+      // Like the valve when its last active channel goes idle: nothing holds event time back any
+      // more, so first advance to the highest watermark any split (finished ones included) reached.
+      if (this.highest > this.lastEmitted) {
+        this.lastEmitted = this.highest;
+        this.opts.emitWatermark(this.highest);
+      }
+      return this.setIdle(true);
+    }
     this.setIdle(false);
     if (min > this.lastEmitted) {
       this.lastEmitted = min;

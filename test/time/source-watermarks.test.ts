@@ -109,4 +109,17 @@ describe("SourceWatermarks", () => {
   it("rejects a negative out-of-orderness", () => {
     expect(() => source(-1, null)).toThrow(/maxOutOfOrderness/);
   });
+
+  it("advances to a finished split's watermark once the splits left are idle (regression: stuck windows)", () => {
+    const { w, log } = source(100, 1_000);
+    const done = w.split("done", 0);
+    const quiet = w.split("quiet", 0);
+    quiet.observe(10);
+    done.observe(50_000);
+    w.release("done"); // finished right after its last record, before any periodic emit
+    w.onPeriodicEmit(200);
+    expect(log).toEqual(["wm:-91"]); // the quiet split still holds event time back
+    w.onPeriodicEmit(1_300);
+    expect(log).toEqual(["wm:-91", "wm:49899", "idle"]);
+  });
 });
