@@ -53,9 +53,15 @@ export class SessionTimeout implements KeyedProcessFunction<string, Click, Sessi
     this.session = ctx.valueState<Session>("session");
   }
 
-  processElement(c: Click, ctx: KeyedProcessContext<string>): void {
-    const s = this.session.value();
+  processElement(c: Click, ctx: KeyedProcessContext<string>, out: Collector<SessionSummary>): void {
+    let s = this.session.value();
     if (s) ctx.timerService.deleteEventTimeTimer(s.last + SESSION_GAP);
+    // The watermark may lag behind the clicks (a fast source): a click past the gap closes the
+    // previous session right here, exactly as its timer would have.
+    if (s && c.ts >= s.last + SESSION_GAP) {
+      out.collect({ user: ctx.getCurrentKey(), start: s.start, end: s.last, clicks: s.clicks });
+      s = undefined;
+    }
     const next = s ? { start: Math.min(s.start, c.ts), last: Math.max(s.last, c.ts), clicks: s.clicks + 1 } : { start: c.ts, last: c.ts, clicks: 1 };
     this.session.update(next);
     ctx.timerService.registerEventTimeTimer(next.last + SESSION_GAP);

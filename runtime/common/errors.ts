@@ -41,7 +41,8 @@ export function describeError(err: unknown): string {
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && cur !== null && depth < 8; depth++) {
     if (cur instanceof Error) {
-      parts.push(depth === 0 && cur.stack ? cur.stack : `${cur.name}: ${cur.message}`);
+      const text = depth === 0 && cur.stack ? cur.stack : `${cur.name}: ${cur.message}`;
+      parts.push(cur instanceof WeirError ? `[${cur.code}] ${text}` : text);
       cur = (cur as { cause?: unknown }).cause;
     } else {
       parts.push(String(cur));

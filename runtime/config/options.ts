@@ -41,7 +41,7 @@ export function resolveConfig(pairs: readonly string[] = [], env: NodeJS.Process
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     const key = (eq < 0 ? pair : pair.slice(0, eq)) as ConfigKey;
-    if (!(key in OPTIONS)) {
+    if (!Object.hasOwn(OPTIONS, key)) {
       throw new WeirError("WEIR_E_CONFIG", `unknown configuration key "${key}"; known keys: ${Object.keys(OPTIONS).join(", ")}`);
     }
     if (eq < 0) throw new WeirError("WEIR_E_CONFIG", `configuration "${pair}" needs the form key=value`);

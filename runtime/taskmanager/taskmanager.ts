@@ -44,6 +44,8 @@ const CONNECT_DEADLINE_MS = 60_000;
 class TaskManager {
   readonly tasks = new Map<string, Task>();
   private readonly jobs = new Map<string, Promise<LoadedJob>>();
+  /** Executions canceled while still being deployed (loading the job module). */
+  private readonly canceledEarly = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -58,9 +60,12 @@ class TaskManager {
       case "deploy":
         void this.deploy(msg.task);
         break;
-      case "cancel":
-        this.tasks.get(msg.executionId)?.cancel();
+      case "cancel": {
+        const task = this.tasks.get(msg.executionId);
+        if (task) task.cancel();
+        else this.canceledEarly.add(msg.executionId);
         break;
+      }
       case "releaseJob":
         this.jobs.delete(msg.jobId);
         break;
@@ -89,6 +94,7 @@ class TaskManager {
   private async deploy(d: TaskDeployment): Promise<void> {
     try {
       const { jobGraph } = await this.loadJobOnce(d);
+      if (this.canceledEarly.delete(d.executionId)) return this.report(d.executionId, "CANCELED");
       const vertex = jobGraph.vertices.find((v) => v.id === d.vertexId);
       if (!vertex) {
         throw new WeirError("WEIR_E_JOB_BUILD", `job module ${d.module} built a different graph here: no vertex ${d.vertexId}; job modules must build the same graph in every process`);

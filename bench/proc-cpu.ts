@@ -1,0 +1,25 @@
+/**
+ * CPU time of a process from /proc (Linux): user + system time of all its threads (V8's GC and
+ * compiler threads, libuv's pool), plus that of children it has waited for (esbuild, when tsx uses it).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat times (almost always 100). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Seconds of CPU used by `pid` so far (utime + stime + cutime + cstime). Throws if it is gone. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Field 2 (comm) may contain spaces and parentheses: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); utime, stime, cutime, cstime are fields 14..17.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks / CLOCK_TICKS;
+}
