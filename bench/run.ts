@@ -12,8 +12,9 @@
  * JobManager and TaskManagers from /proc over the same span (from just before submission, so slightly
  * more). Cores used = CPU / wall. Results print as a markdown table and go to bench/results/<name>.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Writable } from "node:stream";
 import { startEmbeddedCluster, type EmbeddedCluster } from "../runtime/cli/embedded-cluster.js";
@@ -36,6 +37,9 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: "window-count", module: "bench/jobs/window-count.ts", events: 40_000_000, goalPerCore: 300_000, description: "event-time generator -> keyBy (1000 keys) -> tumbling 1 s -> count -> discard" },
 ];
 
+/** The compiled profiler preload (bench/cpu-profiler.ts); `npm run bench` builds it. */
+const PROFILER_HOOK = pathToFileURL(resolve("dist", "bench", "cpu-profiler.js")).href;
+
 const PARALLELISM = 2;
 const TASKMANAGERS = 2;
 
@@ -47,6 +51,8 @@ export interface BenchResult {
   wallSeconds: number;
   cpuSeconds: number;
   cpuSecondsByProcess: Record<string, number>;
+  /** Process ids, to match CPU profiles (named CPU.<date>.<pid>...) to processes. */
+  pids: Record<string, number>;
   coresUsed: number;
   eventsPerSecond: number;
   eventsPerSecondPerCore: number;
@@ -59,8 +65,8 @@ export interface BenchResult {
 }
 
 async function runOne(b: Benchmark, events: number, logRoot: string, profileDir: string | null): Promise<BenchResult> {
-  // NODE_OPTIONS reaches every child, so each process writes its own .cpuprofile when it exits.
-  const env = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, b.name)}` } : undefined;
+  // The environment reaches every child, so each process writes its own .cpuprofile when it exits.
+  const env = profileDir ? { NODE_OPTIONS: `--import=${PROFILER_HOOK}`, WEIR_BENCH_PROFILE_DIR: join(profileDir, b.name) } : undefined;
   const cluster = await startEmbeddedCluster({ taskmanagers: TASKMANAGERS, slots: 1, logDir: join(logRoot, b.name), stdout: discard(), env });
   try {
     const procs = [cluster.jobmanager, ...cluster.taskmanagers];
@@ -80,6 +86,7 @@ async function runOne(b: Benchmark, events: number, logRoot: string, profileDir:
       wallSeconds: round(wall, 3),
       cpuSeconds: round(cpu, 2),
       cpuSecondsByProcess: byProcess,
+      pids: Object.fromEntries(procs.map((p) => [p.name, p.child.pid!])),
       coresUsed: round(cpu / wall, 2),
       eventsPerSecond: Math.round(events / wall),
       eventsPerSecondPerCore: Math.round(events / cpu),
@@ -139,7 +146,8 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const resultsDir = join("bench", "results");
   mkdirSync(resultsDir, { recursive: true });
-  const profileDir = values.profile ? join(resultsDir, "profiles", stamp) : null;
+  const profileDir = values.profile ? resolve(resultsDir, "profiles", stamp) : null;
+  if (profileDir && !existsSync(fileURLToPath(PROFILER_HOOK))) throw new Error(`${fileURLToPath(PROFILER_HOOK)} is missing: run npm run build first`);
   const results: BenchResult[] = [];
   for (const b of selected) {
     const events = values.events === undefined ? b.events : Number(values.events);

@@ -20,10 +20,11 @@ function announce(message: Record<string, unknown>): void {
   process.send?.({ type: "ready", ...message });
 }
 
-/** Resolve when SIGTERM or SIGINT arrives. */
+/** Resolve when SIGTERM or SIGINT arrives, or when the parent that started us over IPC is gone. */
 function terminationSignal(): Promise<string> {
   return new Promise((resolve) => {
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve(sig));
+    if (process.send) process.once("disconnect", () => resolve("parent exited"));
   });
 }
 

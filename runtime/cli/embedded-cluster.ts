@@ -61,9 +61,12 @@ interface Ready {
 
 function startProcess(name: string, args: string[], opts: EmbeddedClusterOptions): { proc: ClusterProcess; ready: Promise<Ready> } {
   const log = createWriteStream(join(opts.logDir, `${name}.log`), { flags: "a" });
+  // Own process group: Ctrl-C on the terminal reaches `weir run` only, which cancels the job before
+  // stopping the processes. Children exit by themselves when this process dies (IPC disconnect).
   const child = spawn(process.execPath, [WEIR_BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, ...opts.env },
+    detached: true,
   });
   child.stderr!.pipe(log);
   child.stdout!.pipe(opts.stdout ?? process.stdout, { end: false });

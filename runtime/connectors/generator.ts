@@ -44,10 +44,11 @@ export function generatorSource<T>(opts: GeneratorOptions<T>): Source<T, Generat
 }
 
 class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
-  private readonly states: { split: GeneratorSplit; next: number; out: SplitOutput<T> | null }[] = [];
+  private readonly states: { split: GeneratorSplit; next: number; out: SplitOutput<T> | null; released: boolean }[] = [];
   private readonly start = Date.now();
   private emitted = 0;
   private cursor = 0;
+  private noSplits: Promise<void> | null = null;
 
   constructor(
     private readonly opts: GeneratorOptions<T>,
@@ -55,10 +56,12 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
   ) {}
 
   addSplits(splits: GeneratorSplit[]): void {
-    for (const split of splits) this.states.push({ split, next: split.index, out: null });
+    for (const split of splits) this.states.push({ split, next: split.index, out: null, released: false });
   }
 
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {
+    // An unbounded subtask without splits (fewer splits than subtasks) has nothing to read, ever.
+    if (this.states.length === 0 && this.opts.count === undefined) return (this.noSplits ??= new Promise<void>(() => {}));
     const budget = this.rateBudget(maxRecords);
     if (typeof budget !== "number") return budget;
     const { generate, count, timestamp } = this.opts;
@@ -67,7 +70,11 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
     const per = Math.max(1, Math.ceil(budget / Math.max(1, this.states.length)));
     for (let k = 0; k < this.states.length && produced < budget; k++) {
       const s = this.states[(this.cursor + k) % this.states.length]!;
-      if (count !== undefined && s.next >= count) continue;
+      if (count !== undefined && s.next >= count) {
+        // A split with no records at all (index >= count) is done before it starts.
+        if (!s.released) this.release(output, s);
+        continue;
+      }
       const out = (s.out ??= output.forSplit(s.split.id));
       const stride = s.split.of;
       let i = s.next;
@@ -80,12 +87,17 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
       }
       s.next = i;
       produced += n;
-      if (count !== undefined && i >= count) output.releaseSplit(s.split.id);
+      if (count !== undefined && i >= count) this.release(output, s);
     }
     this.cursor++;
     this.emitted += produced;
     if (count !== undefined && this.states.every((s) => s.next >= count)) return "end";
     return "more";
+  }
+
+  private release(output: ReaderOutput<T>, s: { split: GeneratorSplit; released: boolean }): void {
+    s.released = true;
+    output.releaseSplit(s.split.id);
   }
 
   /** Records allowed now under the rate limit, or a Promise to wait for the next allowance. */

@@ -191,9 +191,10 @@ export class KeyedFunctionOperator extends KeyedOperator {
   }
 
   override processWatermark(timestamp: number): void {
+    // Timers fired by this watermark see it as the current watermark (as in Flink).
+    this.currentWatermark = timestamp;
     this.timers.advanceWatermark(timestamp);
     this.flush();
-    this.currentWatermark = timestamp;
     this.output.emitWatermark(timestamp);
   }
 

@@ -9,6 +9,7 @@
  * to be early is simply re-queued at the key's real due time when it pops.
  */
 import type { CanonicalKey } from "../common/keys.js";
+import { MinHeap } from "../common/min-heap.js";
 import type { FireCallback, WindowAgg } from "./window-agg.js";
 
 class Session {
@@ -32,54 +33,10 @@ interface Due {
   readonly ck: CanonicalKey;
 }
 
-/** A binary min-heap of due entries ordered by time. */
-class DueHeap {
-  private readonly h: Due[] = [];
-
-  get size(): number {
-    return this.h.length;
-  }
-
-  peekTime(): number {
-    return this.h.length === 0 ? Number.POSITIVE_INFINITY : this.h[0]!.time;
-  }
-
-  push(d: Due): void {
-    const h = this.h;
-    let i = h.length;
-    h.push(d);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]!.time <= d.time) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = d;
-  }
-
-  pop(): Due {
-    const h = this.h;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= h.length) break;
-      if (c + 1 < h.length && h[c + 1]!.time < h[c]!.time) c++;
-      if (h[c]!.time >= last.time) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
-    return top;
-  }
-}
-
 /** Keyed session state of one session window operator subtask. */
 export class SessionStore {
   private readonly keys = new Map<CanonicalKey, KeySessions>();
-  private readonly heap = new DueHeap();
+  private readonly heap = new MinHeap<Due>((d) => d.time);
 
   constructor(
     private readonly gap: number,
@@ -123,8 +80,8 @@ export class SessionStore {
 
   /** Fire sessions whose end - 1 <= wm, then drop those past end - 1 + allowed lateness; in time order. */
   advance(wm: number): void {
-    while (this.heap.size > 0 && this.heap.peekTime() <= wm) {
-      const { time, ck } = this.heap.pop();
+    for (let top = this.heap.peek(); top !== undefined && top.time <= wm; top = this.heap.peek()) {
+      const { time, ck } = this.heap.pop()!;
       const ks = this.keys.get(ck);
       if (ks === undefined || ks.due !== time) continue;
       ks.due = Number.POSITIVE_INFINITY;
@@ -139,7 +96,7 @@ export class SessionStore {
 
   /** The earliest time some key needs attention (may be early), or +Infinity. */
   nextFireTime(): number {
-    return this.heap.peekTime();
+    return this.heap.peek()?.time ?? Number.POSITIVE_INFINITY;
   }
 
   /** Number of sessions held. */

@@ -2,9 +2,10 @@
  * Keyed timers of one operator subtask: event-time timers fire when the watermark passes them,
  * processing-time timers when the wall clock does. A (key, timestamp) pair is registered at most once
  * per domain. Timers live in a binary min-heap; deletion is lazy (a deleted timer stays in the heap
- * but is skipped), so every operation is O(log n).
+ * but is skipped), so every operation is O(log n) amortized.
  */
 import { canonicalKey, type CanonicalKey } from "../common/keys.js";
+import { MinHeap } from "../common/min-heap.js";
 import type { ProcessingTimeService } from "../operators/operator.js";
 
 export interface Timer {
@@ -13,9 +14,9 @@ export interface Timer {
   readonly ck: CanonicalKey;
 }
 
-/** A min-heap of timers ordered by timestamp, with set semantics per (key, timestamp). */
+/** Timers ordered by timestamp, with set semantics per (key, timestamp). */
 class TimerQueue {
-  private heap: Timer[] = [];
+  private readonly heap = new MinHeap<Timer>((t) => t.timestamp);
   private readonly live = new Map<string, Timer>();
 
   private static id(ck: CanonicalKey, ts: number): string {
@@ -32,7 +33,6 @@ class TimerQueue {
     const t: Timer = { timestamp, key, ck };
     this.live.set(id, t);
     this.heap.push(t);
-    this.siftUp(this.heap.length - 1);
     return true;
   }
 
@@ -40,62 +40,22 @@ class TimerQueue {
     this.live.delete(TimerQueue.id(ck, timestamp));
   }
 
-  /** The earliest live timer, or undefined. */
+  /** The earliest live timer, or undefined. Deleted timers at the top are dropped on the way. */
   peek(): Timer | undefined {
-    this.dropDeleted();
-    return this.heap[0];
+    for (let t = this.heap.peek(); t !== undefined; t = this.heap.peek()) {
+      if (this.live.get(TimerQueue.id(t.ck, t.timestamp)) === t) return t;
+      this.heap.pop();
+    }
+    return undefined;
   }
 
   /** Remove and return the earliest live timer with timestamp <= limit. */
   pollUntil(limit: number): Timer | undefined {
     const top = this.peek();
     if (top === undefined || top.timestamp > limit) return undefined;
-    this.popTop();
+    this.heap.pop();
     this.live.delete(TimerQueue.id(top.ck, top.timestamp));
     return top;
-  }
-
-  private dropDeleted(): void {
-    while (this.heap.length > 0) {
-      const t = this.heap[0]!;
-      if (this.live.get(TimerQueue.id(t.ck, t.timestamp)) === t) return;
-      this.popTop();
-    }
-  }
-
-  private popTop(): void {
-    const last = this.heap.pop()!;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      this.siftDown(0);
-    }
-  }
-
-  private siftUp(i: number): void {
-    const h = this.heap;
-    const t = h[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]!.timestamp <= t.timestamp) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = t;
-  }
-
-  private siftDown(i: number): void {
-    const h = this.heap;
-    const n = h.length;
-    const t = h[i]!;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && h[c + 1]!.timestamp < h[c]!.timestamp) c++;
-      if (h[c]!.timestamp >= t.timestamp) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = t;
   }
 }
 
