@@ -30,6 +30,10 @@ export interface RuntimeContext {
 
 /** Runtime context of keyed functions: declares keyed state, scoped to the current key when used. */
 export interface KeyedRuntimeContext extends RuntimeContext {
+  /**
+   * A value per key. `defaultValue` is what `value()` returns for a key without one; it is shared by
+   * all keys, so use an immutable value (a number, a string) and `update` with new objects.
+   */
   valueState<T>(name: string, defaultValue?: T): ValueState<T>;
   listState<T>(name: string): ListState<T>;
   mapState<K, V>(name: string): MapState<K, V>;

@@ -33,6 +33,7 @@ export async function runCommand(module: string, args: string[], opts: RunOption
   }
   const logDir = opts.logDir ?? join(".weir", "logs", new Date().toISOString().replace(/[:.]/g, "-"));
   const cluster = await startEmbeddedCluster({ taskmanagers, slots, config: opts.config, logDir });
+  process.stderr.write(`JobManager ${cluster.restUrl} with ${taskmanagers} TaskManager(s) x ${slots} slot(s); logs in ${logDir}\n`);
   let interrupted = 0;
   let jobId: string | null = null;
   const onSignal = () => {

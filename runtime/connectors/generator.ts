@@ -104,8 +104,9 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
   private rateBudget(maxRecords: number): number | Promise<void> {
     const rate = this.opts.ratePerSecond;
     if (rate === undefined) return maxRecords;
-    // This subtask's share of the global rate.
-    const share = rate / this.ctx.parallelism;
+    // This subtask's share of the global rate: the fraction of all splits it reads.
+    const total = this.states[0]?.split.of ?? 1;
+    const share = (rate * Math.max(1, this.states.length)) / total;
     const allowed = Math.floor(((Date.now() - this.start) / 1000) * share) - this.emitted;
     if (allowed > 0) return Math.min(allowed, maxRecords);
     const waitMs = Math.max(1, Math.ceil(1000 / share));
@@ -182,7 +183,8 @@ class CollectionReader<T> implements SourceReader<T, CollectionSplit> {
     }
     const pending = this.states.some((s) => !s.done && s.pos < this.data[s.split.index]!.length);
     if (pending) return "more";
-    if (this.states.every((s) => s.done)) return "end";
+    // A subtask without splits of an unbounded source stays (idle) rather than ending.
+    if (this.states.every((s) => s.done) && (this.states.length > 0 || this.open.size === 0)) return "end";
     // All data emitted; stay open without busy-polling until the task is canceled.
     this.openForever ??= new Promise<void>(() => {});
     return produced > 0 ? "more" : this.openForever;

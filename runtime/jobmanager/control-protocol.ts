@@ -40,8 +40,7 @@ export type JmToTm =
   | { type: "registered"; heartbeatIntervalMs: number }
   | { type: "rejected"; reason: string }
   | { type: "deploy"; task: TaskDeployment }
-  | { type: "cancel"; executionId: string }
-  | { type: "releaseJob"; jobId: string };
+  | { type: "cancel"; executionId: string };
 
 /** Partition ids are unique per job edge, producer subtask and attempt. */
 export function partitionIdOf(jobId: string, edgeIndex: number, producerSubtask: number, attempt: number): string {

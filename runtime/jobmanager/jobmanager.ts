@@ -143,7 +143,6 @@ export class JobManager implements JobManagerApi {
   private onJobTerminal(job: JobMaster): void {
     this.removeWaiting(job);
     this.rm.release(job.id);
-    for (const tmId of job.taskManagers()) this.sockets.get(tmId)?.send({ type: "releaseJob", jobId: job.id });
     this.log.info({ jobId: job.id, state: job.state, failure: job.failure?.cause }, "job ended");
     this.retryWaiting();
   }

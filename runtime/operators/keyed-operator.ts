@@ -58,6 +58,8 @@ export abstract class KeyedOperator extends StreamOperator {
   }
 
   override processWatermark(timestamp: number): void {
+    // Timers see the watermark that fires them (as in Flink), then it is forwarded.
+    this.currentWatermark = timestamp;
     this.timers.advanceWatermark(timestamp);
     super.processWatermark(timestamp);
   }

@@ -93,7 +93,7 @@ export class HeapKeyedStateBackend {
         m.delete(canonicalKey(uk));
         if (m.size === 0) t.delete(this.key());
       },
-      entries: () => (existing() ?? new Map<CanonicalKey, [K, V]>()).values(),
+      entries: () => mapIter(existing(), (e): [K, V] => [e[0], e[1]]),
       keys: () => mapIter(existing(), (e) => e[0]),
       values: () => mapIter(existing(), (e) => e[1]),
       isEmpty: () => (existing()?.size ?? 0) === 0,

@@ -43,7 +43,6 @@ const CONNECT_DEADLINE_MS = 60_000;
 
 class TaskManager {
   readonly tasks = new Map<string, Task>();
-  private readonly jobs = new Map<string, Promise<LoadedJob>>();
   /** Executions canceled while still being deployed (loading the job module). */
   private readonly canceledEarly = new Set<string>();
 
@@ -66,9 +65,6 @@ class TaskManager {
         else this.canceledEarly.add(msg.executionId);
         break;
       }
-      case "releaseJob":
-        this.jobs.delete(msg.jobId);
-        break;
       default:
         break;
     }
@@ -82,18 +78,18 @@ class TaskManager {
     }
   }
 
-  private loadJobOnce(d: TaskDeployment): Promise<LoadedJob> {
-    let job = this.jobs.get(d.jobId);
-    if (!job) {
-      job = loadJob({ module: d.module, args: d.args, parallelism: d.parallelism, name: d.jobName });
-      this.jobs.set(d.jobId, job);
-    }
-    return job;
+  /**
+   * Build the job's graph for one task. Every subtask builds its own, so the function objects a job
+   * module creates (with their fields) are never shared between subtasks, as if Flink had
+   * deserialized a fresh copy for each; the module itself is imported once per process.
+   */
+  private buildGraph(d: TaskDeployment): Promise<LoadedJob> {
+    return loadJob({ module: d.module, args: d.args, parallelism: d.parallelism, name: d.jobName });
   }
 
   private async deploy(d: TaskDeployment): Promise<void> {
     try {
-      const { jobGraph } = await this.loadJobOnce(d);
+      const { jobGraph } = await this.buildGraph(d);
       if (this.canceledEarly.delete(d.executionId)) return this.report(d.executionId, "CANCELED");
       const vertex = jobGraph.vertices.find((v) => v.id === d.vertexId);
       if (!vertex) {

@@ -267,6 +267,18 @@ describe("buildJobGraph: validation", () => {
   });
 });
 
+describe("buildJobGraph: key groups of chained vertices", () => {
+  it("each chained operator keeps its own maxParallelism (records are routed by the target operator's)", () => {
+    const g = plan(
+      (env) => sink(numbers(env).keyBy((x) => x).reduce((a, b) => a + b).setMaxParallelism(16).map((x) => x).setMaxParallelism(256)),
+      { maxParallelism: 64, parallelism: 2 },
+    );
+    expect(names(g)).toEqual(["Collection Source", "Keyed Reduce -> Map -> Sink"]);
+    expect(g.vertices[1]!.operators.map((o) => o.maxParallelism)).toEqual([16, 256, 64]);
+    expect(g.edges[0]!.targetNode).toBe(g.vertices[1]!.operators[0]!.node.id);
+  });
+});
+
 describe("buildJobGraph: slots", () => {
   it("needs as many slots as the highest vertex parallelism", () => {
     const g = plan((env) => sink(numbers(env).map((x) => x).setParallelism(5).rebalance().filter(() => true).setParallelism(3)), {
