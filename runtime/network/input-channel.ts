@@ -18,6 +18,8 @@ export interface InputChannel {
   readonly description: string;
   /** Request the subpartition. Called once; data and errors are reported to `listener` from then on. */
   start(listener: ChannelListener): void;
+  /** Batches waiting to be polled (the input queue length metric). */
+  queuedBatches(): number;
   /** The next element, or undefined when none is available right now. Never throws. */
   poll(): StreamElement | undefined;
   /** Stop consuming (task cancelled or finished); frees the channel's resources. Idempotent. */

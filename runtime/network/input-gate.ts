@@ -123,6 +123,13 @@ export class InputGate {
     return count;
   }
 
+  /** Batches waiting in all channels (the input queue length metric). */
+  queuedBatches(): number {
+    let n = 0;
+    for (const c of this.channels) n += c.queuedBatches();
+    return n;
+  }
+
   /** Release every channel (cancels remote requests). */
   release(): void {
     for (const channel of this.channels) channel.release();

@@ -51,6 +51,10 @@ export class LocalInputChannel implements InputChannel, SubpartitionConsumer {
     return this.source?.poll();
   }
 
+  queuedBatches(): number {
+    return this.source?.queuedBatches ?? 0;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;

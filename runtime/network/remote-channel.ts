@@ -44,7 +44,7 @@ export class RemoteInputChannel implements InputChannel {
   private readonly queue = new RingQueue<StreamElement>();
   private readonly buffersPerChannel: number;
   private readonly creditThreshold: number;
-  private queuedBatches = 0;
+  private batchesQueued = 0;
   private owedCredit = 0;
   private state: State = "created";
   private listener: ChannelListener | null = null;
@@ -65,8 +65,9 @@ export class RemoteInputChannel implements InputChannel {
   }
 
   /** Batches received and not yet taken. */
-  get queuedBatchCount(): number {
-    return this.queuedBatches;
+  /** Batches received and not yet polled: never more than the credit granted. */
+  queuedBatches(): number {
+    return this.batchesQueued;
   }
 
   /** Send the partition request over the (possibly new) connection to the producer's TaskManager. */
@@ -84,7 +85,7 @@ export class RemoteInputChannel implements InputChannel {
     const element = this.queue.shift();
     if (element === undefined) return undefined;
     if (element.kind === "batch") {
-      this.queuedBatches--;
+      this.batchesQueued--;
       this.owedCredit++;
     } else if (element.kind === "end") {
       this.state = "finished";
@@ -102,7 +103,7 @@ export class RemoteInputChannel implements InputChannel {
     if (this.state === "requested") this.connection!.cancel(this.receiverId);
     if (this.state !== "failed") this.state = "released";
     this.queue.clear();
-    this.queuedBatches = 0;
+    this.batchesQueued = 0;
   }
 
   /** @internal The credit owed to the sender, reset to zero (the connection is announcing it). */
@@ -121,11 +122,11 @@ export class RemoteInputChannel implements InputChannel {
   receive(element: StreamElement, backlog: number): void {
     if (this.state !== "requested") return; // released while frames were in flight
     if (element.kind === "batch") {
-      if (this.queuedBatches >= this.buffersPerChannel) {
+      if (this.batchesQueued >= this.buffersPerChannel) {
         this.fail(new WeirError("WEIR_E_PROTOCOL", `${this.description}: sender exceeded its credit of ${this.buffersPerChannel} batches`));
         return;
       }
-      this.queuedBatches++;
+      this.batchesQueued++;
       this.lastBacklog = backlog;
     }
     this.queue.push(element);
@@ -137,7 +138,7 @@ export class RemoteInputChannel implements InputChannel {
     if (this.state !== "requested" && this.state !== "created") return;
     this.state = "failed";
     this.queue.clear();
-    this.queuedBatches = 0;
+    this.batchesQueued = 0;
     this.connection?.unregister(this.receiverId);
     this.listener?.onError(error);
   }

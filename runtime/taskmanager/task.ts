@@ -31,6 +31,7 @@ export interface TaskWriter extends ChainWriter {
 export interface TaskGate {
   readonly numberOfChannels: number;
   poll(): { channel: number; input: number; element: StreamElement } | undefined;
+  queuedBatches(): number;
   onAvailable(cb: () => void): void;
 }
 
@@ -75,6 +76,8 @@ export class Task {
       for (const w of io.writers.values()) n += w.outputQueueLength();
       return n;
     };
+    const gate = io.gate;
+    if (gate) this.metrics.inputQueueLength = () => gate.queuedBatches();
     const head = vertex.operators[0]!;
     if (head.node.spec.kind === "source") {
       this.source = new SourceDriver(

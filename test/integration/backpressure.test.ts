@@ -52,6 +52,12 @@ describe("backpressure behind a slow sink", () => {
     await waitFor(async () => ((await sink()).metrics?.recordsIn ?? 0) > 10 * inFlightCapacity, 60_000, `more than ${10 * inFlightCapacity} records through the slow sink`, 250);
     for (const tm of cluster.taskmanagers) expect(peakRssMb(tm.child.pid!)).toBeLessThan(RSS_BOUND_MB);
 
+    // Each TaskManager's Prometheus endpoint exports the same figures per task.
+    for (const tm of await cluster.client.taskManagers()) {
+      const text = await (await fetch(tm.metricsUrl!)).text();
+      expect(text).toMatch(new RegExp(`weir_task_backpressured_time_ms_per_second\\{[^}]*job_id="${jobId}"`));
+      expect(text).toMatch(/weir_task_records_in_total\{[^}]*task_name="Enrich \(\d\/2\)"/);
+    }
     // The sink, the bottleneck, is busy rather than backpressured.
     const s = (await sink()).metrics!;
     expect(s.backPressuredTimeMsPerSecond).toBeLessThan(100);

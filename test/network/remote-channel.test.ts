@@ -158,7 +158,7 @@ describe("remote channel over TCP", () => {
       }
     };
     fill();
-    await until(() => (channel as RemoteInputChannel).queuedBatchCount === credit, "the credit window to fill");
+    await until(() => (channel as RemoteInputChannel).queuedBatches() === credit, "the credit window to fill");
     await new Promise((r) => setTimeout(r, 50));
     fill();
     expect(writer.isWritable()).toBe(false);
@@ -177,7 +177,7 @@ describe("remote channel over TCP", () => {
         consumed++;
       }
       expect(produced - consumed).toBeLessThanOrEqual(capacity + credit);
-      expect((channel as RemoteInputChannel).queuedBatchCount).toBeLessThanOrEqual(credit);
+      expect((channel as RemoteInputChannel).queuedBatches()).toBeLessThanOrEqual(credit);
     }
   });
 
