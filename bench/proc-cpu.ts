@@ -23,3 +23,14 @@ export function cpuSeconds(pid: number): number {
   const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
   return ticks / CLOCK_TICKS;
 }
+
+/**
+ * Busy seconds of the whole machine so far, over all cores (from /proc/stat: everything but idle and
+ * iowait). Compared with the engine's own CPU time it shows whether something else ran meanwhile.
+ */
+export function machineBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
+}

@@ -6,6 +6,9 @@
  *
  * Directories are searched for *.cpuprofile; pass one process's file to see that process alone. Self
  * time of a sample is its time delta (more exact than hit counts when the sampling interval varies).
+ * Percentages are of non-idle time. Caveat: V8 samples wall time, so when processes outnumber cores,
+ * time spent waiting for a core lands in whatever was running (often socket writes that woke the
+ * peer); `npm run bench -- --perf` gives on-CPU samples instead.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
@@ -66,9 +69,11 @@ function main(): void {
   if (files.length === 0) throw new Error("no .cpuprofile files given (pass files or directories)");
   const totals = new Map<string, number>();
   for (const file of files) selfTimes(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, values.by === "file" ? byFile : byFunction, totals);
+  const idle = totals.get("(idle)") ?? 0;
+  totals.delete("(idle)");
   const all = [...totals.values()].reduce((a, b) => a + b, 0);
   const rows = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
-  console.log(`${files.length} profile(s): ${files.map((f) => basename(f)).join(", ")}; ${(all / 1e6).toFixed(2)} s sampled\n`);
+  console.log(`${files.length} profile(s): ${files.map((f) => basename(f)).join(", ")}; ${(all / 1e6).toFixed(2)} s busy, ${(idle / 1e6).toFixed(2)} s idle\n`);
   console.log(`| self % | self s | ${values.by} |\n|---:|---:|---|`);
   for (const [key, us] of rows) console.log(`| ${((100 * us) / all).toFixed(1)} | ${(us / 1e6).toFixed(2)} | ${key.replace(/\|/g, "\\|")} |`);
 }

@@ -18,6 +18,8 @@ export function resolveHost(flag: string | undefined): string {
 
 function announce(message: Record<string, unknown>): void {
   process.send?.({ type: "ready", ...message });
+  // The IPC channel must not keep the process alive once it has shut down after SIGTERM.
+  process.channel?.unref();
 }
 
 /** Resolve when SIGTERM or SIGINT arrives, or when the parent that started us over IPC is gone. */

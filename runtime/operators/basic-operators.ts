@@ -29,15 +29,21 @@ export class FilterOperator extends StreamOperator {
     const fn = this.fn;
     const vs = batch.values;
     const ts = batch.timestamps;
-    const outV: unknown[] = [];
-    const outT: number[] | null = ts ? [] : null;
+    // Sized for the worst case and trimmed after: index writes beat push on this path.
+    const outV: unknown[] = new Array(vs.length);
+    const outT: number[] | null = ts ? new Array<number>(vs.length).fill(0.5) : null;
+    let n = 0;
     for (let i = 0; i < vs.length; i++) {
       if (fn(vs[i])) {
-        outV.push(vs[i]);
-        if (outT) outT.push(ts![i]!);
+        outV[n] = vs[i];
+        if (outT) outT[n] = ts![i]!;
+        n++;
       }
     }
-    if (outV.length > 0) this.output.emit({ kind: "batch", values: outV, timestamps: outT });
+    if (n === 0) return;
+    outV.length = n;
+    if (outT) outT.length = n;
+    this.output.emit({ kind: "batch", values: outV, timestamps: outT });
   }
 }
 
