@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, startCluster, waitFor } from "../support/cluster.js";
+import { describe, expect, it } from "vitest";
+import { REPO, useCluster, waitFor } from "../support/cluster.js";
 
 const BATCH = 256;
 const CAPACITY = 4;
@@ -21,17 +21,11 @@ function peakRssMb(pid: number): number {
 }
 
 describe("backpressure behind a slow sink", () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  beforeAll(async () => {
-    cluster = await startCluster(2, 1, [`network.batch-size=${BATCH}`, `network.subpartition-capacity=${CAPACITY}`, `network.buffers-per-channel=${CREDITS}`]);
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster(2, 1, [`network.batch-size=${BATCH}`, `network.subpartition-capacity=${CAPACITY}`, `network.buffers-per-channel=${CREDITS}`]);
 
   it("reports backpressure upstream and keeps memory bounded", async () => {
-    const { jobId } = await cluster.client.submitJob({ module: join(REPO, "test/jobs/slow-sink.ts"), args: ["20"], parallelism: 2 });
-    const detail = await cluster.client.jobDetail(jobId);
+    const { jobId } = await cluster().client.submitJob({ module: join(REPO, "test/jobs/slow-sink.ts"), args: ["20"], parallelism: 2 });
+    const detail = await cluster().client.jobDetail(jobId);
     // Every exchange: each producer subtask has a queue per consumer subtask, each consumer a channel per producer.
     const channels = detail.edges.reduce((n, e) => {
       const src = detail.vertices.find((v) => v.id === e.source)!;
@@ -39,8 +33,8 @@ describe("backpressure behind a slow sink", () => {
       return n + (e.partitioner === "forward" ? src.parallelism : src.parallelism * dst.parallelism);
     }, 0);
     const inFlightCapacity = channels * (CAPACITY + CREDITS) * BATCH;
-    const enrich = () => cluster.client.jobDetail(jobId).then((d) => d.vertices.find((v) => v.name === "Enrich")!);
-    const sink = () => cluster.client.jobDetail(jobId).then((d) => d.vertices.find((v) => v.name === "Slow sink")!);
+    const enrich = () => cluster().client.jobDetail(jobId).then((d) => d.vertices.find((v) => v.name === "Enrich")!);
+    const sink = () => cluster().client.jobDetail(jobId).then((d) => d.vertices.find((v) => v.name === "Slow sink")!);
 
     let backpressure = 0;
     await waitFor(async () => {
@@ -50,10 +44,10 @@ describe("backpressure behind a slow sink", () => {
     expect(backpressure).toBeGreaterThan(500);
 
     await waitFor(async () => ((await sink()).metrics?.recordsIn ?? 0) > 10 * inFlightCapacity, 60_000, `more than ${10 * inFlightCapacity} records through the slow sink`, 250);
-    for (const tm of cluster.taskmanagers) expect(peakRssMb(tm.child.pid!)).toBeLessThan(RSS_BOUND_MB);
+    for (const tm of cluster().taskmanagers) expect(peakRssMb(tm.child.pid!)).toBeLessThan(RSS_BOUND_MB);
 
     // Each TaskManager's Prometheus endpoint exports the same figures per task.
-    for (const tm of await cluster.client.taskManagers()) {
+    for (const tm of await cluster().client.taskManagers()) {
       const text = await (await fetch(tm.metricsUrl!)).text();
       expect(text).toMatch(new RegExp(`weir_task_backpressured_time_ms_per_second\\{[^}]*job_id="${jobId}"`));
       expect(text).toMatch(/weir_task_records_in_total\{[^}]*task_name="Enrich \(\d\/2\)"/);
@@ -61,7 +55,7 @@ describe("backpressure behind a slow sink", () => {
     // The sink, the bottleneck, is busy rather than backpressured.
     const s = (await sink()).metrics!;
     expect(s.backPressuredTimeMsPerSecond).toBeLessThan(100);
-    await cluster.client.cancelJob(jobId);
-    await cluster.client.waitForJobState(jobId, ["CANCELED"]);
+    await cluster().client.cancelJob(jobId);
+    await cluster().client.waitForJobState(jobId, ["CANCELED"]);
   });
 });

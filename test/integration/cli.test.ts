@@ -5,31 +5,25 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RestClient } from "../../runtime/jobmanager/rest-client.js";
-import { readJsonLines, REPO, runWeir, startCluster, tempDir, waitFor, WEIR_BIN } from "../support/cluster.js";
+import { readJsonLines, REPO, runWeir, useCluster, tempDir, waitFor, WEIR_BIN } from "../support/cluster.js";
 
 const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 
 describe("weir list and weir cancel", () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  beforeAll(async () => {
-    cluster = await startCluster(1, 2);
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster(1, 2);
 
   it("lists a running job and cancels it", async () => {
-    const { jobId } = await cluster.client.submitJob({ module: join(REPO, "test/jobs/unbounded-pipeline.ts"), parallelism: 2 });
-    await cluster.client.waitForJobState(jobId, ["RUNNING"]);
-    const list = await runWeir(["list", "--jobmanager", cluster.restUrl]);
+    const { jobId } = await cluster().client.submitJob({ module: join(REPO, "test/jobs/unbounded-pipeline.ts"), parallelism: 2 });
+    await cluster().client.waitForJobState(jobId, ["RUNNING"]);
+    const list = await runWeir(["list", "--jobmanager", cluster().restUrl]);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${jobId}\\s+RUNNING`));
-    const cancel = await runWeir(["cancel", jobId, "--jobmanager", cluster.restUrl]);
+    const cancel = await runWeir(["cancel", jobId, "--jobmanager", cluster().restUrl]);
     expect(cancel.code).toBe(0);
-    await cluster.client.waitForJobState(jobId, ["CANCELED"]);
-    const again = await runWeir(["cancel", "0123456789abcdef0123456789abcdef", "--jobmanager", cluster.restUrl]);
+    await cluster().client.waitForJobState(jobId, ["CANCELED"]);
+    const again = await runWeir(["cancel", "0123456789abcdef0123456789abcdef", "--jobmanager", cluster().restUrl]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/0123456789abcdef0123456789abcdef/);
   });

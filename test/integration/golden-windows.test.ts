@@ -8,11 +8,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WindowAssigner } from "../../runtime/api/windows.js";
 import { session, sliding, tumbling } from "../../runtime/api/windows.js";
 import { bruteForceWindows, sortWindowResults } from "../support/brute-force-windows.js";
-import { prng, readJsonLines, REPO, startCluster, tempDir, waitFor } from "../support/cluster.js";
+import { prng, readJsonLines, REPO, useCluster, tempDir, waitFor } from "../support/cluster.js";
 import type { GoldenInput, GoldenRecord } from "../jobs/windows-golden.js";
 
 const BOUND = 2_000;
@@ -56,13 +56,7 @@ const cases: [string, WindowAssigner][] = [
 ];
 
 describe("windows against brute force (real cluster, idle split)", () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  beforeAll(async () => {
-    cluster = await startCluster(2, 2);
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useCluster(2, 2);
 
   for (const [name, assigner] of cases) {
     it(`${name}: parallelism 1 and 4 both equal the brute-force result`, async () => {
@@ -74,19 +68,19 @@ describe("windows against brute force (real cluster, idle split)", () => {
       writeFileSync(inputPath, JSON.stringify(input));
       for (const parallelism of [1, 4]) {
         const out = join(dir, `out-p${parallelism}`);
-        const { jobId } = await cluster.client.submitJob({ module: join(REPO, "test/jobs/windows-golden.ts"), args: [inputPath, out], parallelism });
+        const { jobId } = await cluster().client.submitJob({ module: join(REPO, "test/jobs/windows-golden.ts"), args: [inputPath, out], parallelism });
         // The job never ends (the idle split stays open): wait for every window, then cancel.
         await waitFor(async () => {
-          const d = await cluster.client.jobDetail(jobId);
+          const d = await cluster().client.jobDetail(jobId);
           if (d.state !== "RUNNING") throw new Error(`job ${d.state}: ${d.failure?.cause}`);
           return readJsonLines(out).length >= want.length;
         }, 60_000, `${want.length} ${name} window results at parallelism ${parallelism}`, 200).catch(async (err) => {
-          const d = await cluster.client.jobDetail(jobId);
+          const d = await cluster().client.jobDetail(jobId);
           if (d.failure) throw new Error(d.failure.cause);
           throw err;
         });
-        await cluster.client.cancelJob(jobId);
-        await cluster.client.waitForJobState(jobId, ["CANCELED"]);
+        await cluster().client.cancelJob(jobId);
+        await cluster().client.waitForJobState(jobId, ["CANCELED"]);
         const got = sortWindowResults(readJsonLines<Row>(out).map((r) => ({ key: r.key, start: r.start, end: r.end, result: { count: r.count, sum: r.sum } })));
         expect(got).toEqual(want);
       }

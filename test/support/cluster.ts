@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { spawn } from "node:child_process";
 import { startEmbeddedCluster, waitFor, WEIR_BIN, type EmbeddedCluster } from "../../runtime/cli/embedded-cluster.js";
 import { Writable } from "node:stream";
+import { afterAll, beforeAll } from "vitest";
 
 export { waitFor, WEIR_BIN };
 
@@ -29,6 +30,20 @@ export async function startCluster(taskmanagers: number, slots: number, config: 
   });
   const c = await startEmbeddedCluster({ taskmanagers, slots, config, logDir: tempDir("logs"), stdout });
   return Object.assign(c, { stdout: () => out });
+}
+
+export type TestCluster = Awaited<ReturnType<typeof startCluster>>;
+
+/** Start a cluster before the tests of the enclosing suite and stop it after them; read it through the getter. */
+export function useCluster(taskmanagers: number, slots: number, config: string[] = []): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(taskmanagers, slots, config);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => cluster!;
 }
 
 /** All JSON lines written by a file sink into `dir` (every part file). */
