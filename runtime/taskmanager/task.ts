@@ -50,6 +50,7 @@ export class Task {
   private readonly source: SourceDriver | null = null;
   private readonly valve: StatusWatermarkValve | null = null;
   private readonly mailbox: (() => void)[] = [];
+  /** Pending timeouts and intervals (clearTimeout clears both in Node). */
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private pending: Promise<void> | null = null;
   private scheduled = false;
@@ -181,21 +182,9 @@ export class Task {
     },
   };
 
+  /** Run `fn` through the mailbox every `ms` until the task ends. */
   private every(ms: number, fn: () => void): void {
-    const tick = () => {
-      if (this.isTerminal()) return;
-      this.mail(fn);
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        tick();
-      }, ms);
-      this.timers.add(t);
-    };
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      tick();
-    }, ms);
-    this.timers.add(t);
+    this.timers.add(setInterval(() => this.mail(fn), ms));
   }
 
   private mail(fn: () => void): void {
@@ -337,6 +326,7 @@ export class Task {
           throw tagOperator(err, name);
         }
       }
+      if (this.isTerminal()) return; // canceled while ending its input
       this.stopTimers();
       this.broadcastEvent(END_OF_PARTITION);
       this.flushWriters();
