@@ -4,7 +4,8 @@
  * structures, so each message carries the record shapes it uses inline.
  *
  * Layout (little endian):
- *   batch      [u8 1][u8 flags: bit0 = has timestamps][u32 count][count x f64 timestamps][msgpack values]
+ *   batch      [u8 1][u8 flags: bit0 = has timestamps, bit1 = columnar][u32 count][count x f64 timestamps]
+ *              [values: msgpack records, or columns (see columnar.ts) for same-shaped plain objects]
  *   watermark  [u8 2][f64 timestamp]
  *   status     [u8 3][u8 idle]
  *   end        [u8 4]
@@ -18,12 +19,14 @@ import { Packr } from "msgpackr";
 import type { StreamElement } from "../common/elements.js";
 import { END_OF_PARTITION, STATUS_ACTIVE, STATUS_IDLE } from "../common/elements.js";
 import { WeirError } from "../common/errors.js";
+import { decodeColumns, encodeColumns } from "./columnar.js";
 
 const TAG_BATCH = 1;
 const TAG_WATERMARK = 2;
 const TAG_STATUS = 3;
 const TAG_END = 4;
 const FLAG_TIMESTAMPS = 1;
+const FLAG_COLUMNAR = 2;
 const BATCH_HEADER_BYTES = 6;
 
 // One instance for both directions: without `structures`, packing never depends on earlier messages.
@@ -59,12 +62,13 @@ export function encodeElement(element: StreamElement, headroom = 0): Buffer {
 
 function encodeBatch(values: unknown[], timestamps: number[] | null, headroom: number): Buffer {
   const count = values.length;
-  const packed = packr.pack(values);
+  const columns = encodeColumns(values);
+  const packed = columns ?? packr.pack(values);
   const tsBytes = timestamps === null ? 0 : count * 8;
   const out = Buffer.allocUnsafe(headroom + BATCH_HEADER_BYTES + tsBytes + packed.length);
   let pos = headroom;
   out[pos++] = TAG_BATCH;
-  out[pos++] = timestamps === null ? 0 : FLAG_TIMESTAMPS;
+  out[pos++] = (timestamps === null ? 0 : FLAG_TIMESTAMPS) | (columns ? FLAG_COLUMNAR : 0);
   out.writeUInt32LE(count, pos);
   pos += 4;
   if (timestamps !== null) {
@@ -104,16 +108,17 @@ function decodeBatch(buf: Buffer): StreamElement {
     timestamps = new Array<number>(count);
     for (let i = 0; i < count; i++, pos += 8) timestamps[i] = buf.readDoubleLE(pos);
   }
-  const values: unknown = unpack(buf.subarray(pos));
+  const values: unknown = unpack(buf.subarray(pos), (buf[1]! & FLAG_COLUMNAR) !== 0 ? count : -1);
   if (!Array.isArray(values) || values.length !== count) {
     throw protocolError(`batch announced ${count} records but carried ${Array.isArray(values) ? values.length : typeof values}`);
   }
   return { kind: "batch", values, timestamps };
 }
 
-function unpack(buf: Buffer): unknown {
+/** Decode batch values: columnar when `columnarCount` >= 0, else msgpackr records. */
+function unpack(buf: Buffer, columnarCount: number): unknown {
   try {
-    return packr.unpack(buf);
+    return columnarCount >= 0 ? decodeColumns(buf, columnarCount) : packr.unpack(buf);
   } catch (err) {
     throw new WeirError("WEIR_E_PROTOCOL", `cannot decode batch values: ${(err as Error).message}`, { cause: err });
   }

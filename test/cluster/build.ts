@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BIN_DIR, REPO_ROOT } from "./paths.js";
@@ -20,7 +20,8 @@ interface GoModule {
   dir: string;
   /** binaries it produces: name -> package path inside the module */
   binaries: Record<string, string>;
-  ldflags: string;
+  /** -ldflags for `go build`, derived from the module's go.mod */
+  ldflags: (dir: string) => string;
 }
 
 const K8S_VERSION_PKG = "k8s.io/component-base/version";
@@ -41,7 +42,6 @@ function helmLdflags(dir: string): string {
   const m = /^\s*helm\.sh\/helm\/v3 (v\S+)/m.exec(goMod);
   const parts = ["-s -w"];
   if (m) parts.push(`-X helm.sh/helm/v3/internal/version.version=${m[1]}`);
-  // helm's default kube version comes from k8s.io/client-go; nothing else to set.
   return parts.join(" ");
 }
 
@@ -55,17 +55,19 @@ export const MODULES: GoModule[] = [
       kubectl: "./cmd/kubectl",
       etcd: "./cmd/etcd",
     },
-    ldflags: "",
+    ldflags: k8sLdflags,
   },
   {
     dir: "test/cluster/helm-bin",
-    binaries: { helm: "./cmd/helm" },
-    ldflags: "",
+    // built from the dependency itself (go.mod `tool` directive): helm's main package spans many files
+    binaries: { helm: "helm.sh/helm/v3/cmd/helm" },
+    ldflags: helmLdflags,
   },
 ];
 
 function listGoFiles(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...listGoFiles(p));
@@ -113,7 +115,7 @@ function goEnv(): NodeJS.ProcessEnv {
 
 async function buildModule(mod: GoModule): Promise<number> {
   const abs = join(REPO_ROOT, mod.dir);
-  const ldflags = mod.dir.endsWith("k8s-bin") ? k8sLdflags(mod.dir) : helmLdflags(mod.dir);
+  const ldflags = mod.ldflags(mod.dir);
   const tmp = join(BIN_DIR, ".tmp");
   mkdirSync(tmp, { recursive: true });
   const t0 = Date.now();
@@ -124,6 +126,7 @@ async function buildModule(mod: GoModule): Promise<number> {
     const built = join(tmp, pkg.split("/").pop()!);
     renameSync(built, join(BIN_DIR, name));
   }
+  rmSync(tmp, { recursive: true, force: true });
   writeFileSync(stampPath(mod), moduleHash(mod) + "\n");
   return (Date.now() - t0) / 1000;
 }

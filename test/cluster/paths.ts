@@ -3,13 +3,30 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
-export const CLUSTER_DIR = process.env.WEIR_CLUSTER_DIR ?? join(REPO_ROOT, ".cluster");
+/** Binaries are shared by every cluster directory (a checkout builds them once). */
 export const BIN_DIR = process.env.WEIR_CLUSTER_BIN_DIR ?? join(REPO_ROOT, ".cluster", "bin");
-export const LOG_DIR = join(CLUSTER_DIR, "logs");
-export const PKI_DIR = join(CLUSTER_DIR, "pki");
-export const DATA_DIR = join(CLUSTER_DIR, "data");
-export const STATE_FILE = join(CLUSTER_DIR, "state.json");
-export const KUBECONFIG = join(CLUSTER_DIR, "kubeconfig");
+/** The cluster `npm run cluster:up` manages; override with WEIR_CLUSTER_DIR. */
+export const DEFAULT_CLUSTER_DIR = process.env.WEIR_CLUSTER_DIR ?? join(REPO_ROOT, ".cluster");
+
+export interface ClusterPaths {
+  dir: string;
+  logs: string;
+  pki: string;
+  data: string;
+  state: string;
+  kubeconfig: string;
+}
+
+export function clusterPaths(dir: string = DEFAULT_CLUSTER_DIR): ClusterPaths {
+  return {
+    dir,
+    logs: join(dir, "logs"),
+    pki: join(dir, "pki"),
+    data: join(dir, "data"),
+    state: join(dir, "state.json"),
+    kubeconfig: join(dir, "kubeconfig"),
+  };
+}
 
 export function bin(name: string): string {
   return join(BIN_DIR, name);
