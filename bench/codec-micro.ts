@@ -1,7 +1,8 @@
 /**
  * Serialization micro-benchmark (not a test): ns per record to encode a batch, decode it, and touch
- * each decoded record once (a filter), for the engine's serializer (msgpackr records) and for the
- * column codec prototype (bench/column-codec.ts), on the benchmark's events in batches of 1024.
+ * each decoded record once (a filter), for the engine's serializer (column-wise batches, see
+ * runtime/network/columnar.ts) and for plain msgpackr records (what it used before), on the
+ * benchmark's events in batches of 1024.
  *
  *   npx tsx bench/codec-micro.ts
  *
@@ -14,9 +15,10 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { decodeElement, encodeElement } from "../runtime/network/serializer.js";
 import type { Batch } from "../runtime/common/elements.js";
-import { decodeValues, encodeValues } from "./column-codec.js";
+import { Packr } from "msgpackr";
 import { enrich, event, keep, type BenchEvent } from "./jobs/events.js";
 
+const records = new Packr({ useRecords: true });
 const BATCHES = 4000;
 const SIZE = 1024;
 
@@ -25,7 +27,7 @@ const CODECS = {
     encode: (values: BenchEvent[]) => encodeElement({ kind: "batch", values, timestamps: null }),
     decode: (buf: Buffer) => (decodeElement(buf) as Batch<BenchEvent>).values,
   },
-  columns: { encode: encodeValues, decode: (buf: Buffer) => decodeValues(buf) as BenchEvent[] },
+  "msgpackr-records": { encode: (values: BenchEvent[]) => records.pack(values), decode: (buf: Buffer) => records.unpack(buf) as BenchEvent[] },
 };
 type CodecName = keyof typeof CODECS;
 
