@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The local Kubernetes suites need the control plane built from Go modules: `npm run test:cluster`.
+    exclude: ["test/cluster/**", "**/node_modules/**"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,
