@@ -35,9 +35,10 @@ class Outputs {
     return c;
   }
 
-  flush(main: Output, sideOutput: (tagId: string) => Output): void {
-    this.main.flushTo(main, this.timestamped);
-    for (const [tag, c] of this.side) c.flushTo(sideOutput(tag), this.timestamped);
+  /** Emit what was collected; `withTimestamps` false erases event time (processing-time timer output). */
+  flush(main: Output, sideOutput: (tagId: string) => Output, withTimestamps = this.timestamped): void {
+    this.main.flushTo(main, withTimestamps);
+    for (const [tag, c] of this.side) c.flushTo(sideOutput(tag), withTimestamps);
   }
 }
 
@@ -180,12 +181,13 @@ export class KeyedFunctionOperator extends KeyedOperator {
     this.rc.ts = timer.timestamp;
     this.outs.main.currentTimestamp = timer.timestamp;
     this.fn.onTimer(timer.timestamp, this.rc, this.outs.main);
-    // Processing-time timers fire outside any batch: flush once after the current round of timers.
+    // Processing-time timers fire outside any batch: flush once after the current round of timers,
+    // without event time (as Flink erases it), so wall-clock times never land in event-time windows.
     if (domain === "processing" && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => {
         this.flushScheduled = false;
-        this.flush();
+        this.outs.flush(this.output, (t) => this.ctx.sideOutput(t), false);
       });
     }
   }

@@ -408,6 +408,14 @@ describe("KeyedFunctionOperator: processing-time timers", () => {
     expect(h.clock.pending).toBe(0);
   });
 
+  it("emits processing-time timer output without event time, even on a timestamped stream", async () => {
+    const h = await harness(new KeyedFunctionOperator(fn, [byK]), { time: 1_000 });
+    h.op.processBatch(batchOf([ev("a", 100)], [5]), 0);
+    h.clock.advanceTo(1_100);
+    await settle();
+    expect(h.out.records()).toEqual([{ value: "a@1100 processing", ts: null }]);
+  });
+
   it("reschedules the wall-clock callback when an earlier timer is registered", async () => {
     const h = await harness(new KeyedFunctionOperator(fn, [byK]), { time: 0 });
     h.op.processBatch(batchOf([ev("late", 1_000)]), 0);
