@@ -109,6 +109,7 @@ function get(url: string, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; inse
       port: u.port,
       path: u.pathname + u.search,
       timeout: timeoutMs,
+      agent: false, // no keep-alive sockets left open to the apiserver (they delay its graceful shutdown)
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure } : {}),
     };
     const req = (u.protocol === "https:" ? httpsRequest : httpRequest)(opts, (res) => {

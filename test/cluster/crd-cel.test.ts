@@ -6,7 +6,7 @@ import { adminConfig, apiError, createNamespace, deleteNamespace, describeCluste
 const GROUP = `${uniqueName("w")}.celtest.weir.dev`;
 const PLURAL = "widgets";
 
-const crd = {
+const crd: k8s.V1CustomResourceDefinition & { metadata: { name: string } } = {
   apiVersion: "apiextensions.k8s.io/v1",
   kind: "CustomResourceDefinition",
   metadata: { name: `${PLURAL}.${GROUP}` },
@@ -28,12 +28,12 @@ const crd = {
               properties: {
                 minReplicas: { type: "integer", minimum: 0 },
                 maxReplicas: { type: "integer" },
-                storageClass: { type: "string" },
+                // a transition rule: only evaluated on update, when an old value exists
+                storageClass: { type: "string", x_kubernetes_validations: [{ rule: "self == oldSelf", message: "storageClass is immutable" }] },
               },
-              "x-kubernetes-validations": [
+              // client-node serializes typed models by property name (x_kubernetes_validations), not JSON key
+              x_kubernetes_validations: [
                 { rule: "self.minReplicas <= self.maxReplicas", message: "minReplicas must not exceed maxReplicas" },
-                { rule: "!has(oldSelf.storageClass) || self.storageClass == oldSelf.storageClass",
-                  message: "storageClass is immutable", optionalOldSelf: true },
               ],
             },
           },
@@ -56,7 +56,7 @@ describeCluster("CRD with CEL validation rules", () => {
 
   beforeAll(async () => {
     ns = await createNamespace(kc, "cel");
-    await ext.createCustomResourceDefinition({ body: crd as k8s.V1CustomResourceDefinition });
+    await ext.createCustomResourceDefinition({ body: crd });
     await eventually("CRD Established", async () => {
       const c = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
       return c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");

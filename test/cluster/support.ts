@@ -23,7 +23,7 @@ export const HAVE_CLUSTER = KUBECONFIG !== undefined;
  * reported as skipped instead of failing. vitest still runs the body to collect the tests, so bodies may
  * build clients (adminConfig() then points nowhere) but must not call the API outside hooks and tests.
  */
-export const describeCluster = HAVE_CLUSTER ? describe : describe.skip;
+export const describeCluster: ReturnType<typeof describe.skipIf> = describe.skipIf(!HAVE_CLUSTER);
 
 export function kubeconfigPath(): string {
   if (!KUBECONFIG) throw new Error("no cluster: run these suites with `npm run test:cluster`");
