@@ -16,5 +16,5 @@
  */
 export { startNodeAgent, type NodeAgent } from "./internal/agent.js";
 export type { NodeAgentOptions } from "./internal/config.js";
-export { spawnNodeAgent, type SpawnedAgent } from "./spawn.js";
+export { spawnNodeAgent, stopNodeAgent, type SpawnedAgent, type SpawnOptions } from "./spawn.js";
 export { podLogDir } from "./logs.js";

@@ -1,7 +1,8 @@
 /**
  * Pod log files: `<logDir>/pods/<namespace>_<pod>_<uid>/<container>.log`, appended across restarts.
- * `npm run cluster:logs -- <namespace>/<pod> [container] [--no-follow]` tails one (the newest pod
- * directory of that name; the first container's log unless one is named).
+ * `npm run cluster:logs -- <namespace>/<pod> [container] [--no-follow] [--log-dir <dir>]` tails one: the
+ * newest pod directory of that name under `$WEIR_CLUSTER_DIR/logs`, `.cluster/logs` or `.cluster/test/logs`
+ * (the dev and the test cluster); the first container's log unless one is named.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -21,17 +22,24 @@ export function podLogDir(logDir: string, namespace: string, pod: string): strin
 
 function main(argv: string[]): void {
   const follow = !argv.includes("--no-follow");
+  const i = argv.indexOf("--log-dir");
+  const explicit = i >= 0 ? argv.splice(i, 2)[1] : undefined;
   const [target, container] = argv.filter((a) => !a.startsWith("--"));
   const m = /^(?:([^/]+)\/)?([^/]+)$/.exec(target ?? "");
   if (!m) {
-    console.error("usage: npm run cluster:logs -- <namespace>/<pod> [container] [--no-follow]");
+    console.error("usage: npm run cluster:logs -- <namespace>/<pod> [container] [--no-follow] [--log-dir <dir>]");
     process.exit(2);
   }
   const repo = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
-  const logDir = process.env.WEIR_CLUSTER_DIR ? join(process.env.WEIR_CLUSTER_DIR, "logs") : join(repo, ".cluster", "logs");
-  const dir = podLogDir(logDir, m[1] ?? "default", m[2]!);
+  const candidates = explicit
+    ? [resolve(explicit)]
+    : [process.env.WEIR_CLUSTER_DIR, join(repo, ".cluster"), join(repo, ".cluster", "test")].filter((d): d is string => !!d).map((d) => join(d, "logs"));
+  const dir = candidates
+    .map((d) => podLogDir(d, m[1] ?? "default", m[2]!))
+    .filter((d): d is string => !!d)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   if (!dir) {
-    console.error(`no logs for pod ${m[1] ?? "default"}/${m[2]} under ${join(logDir, "pods")}`);
+    console.error(`no logs for pod ${m[1] ?? "default"}/${m[2]} under ${candidates.map((d) => join(d, "pods")).join(" or ")}`);
     process.exit(1);
   }
   const files = readdirSync(dir).filter((f) => f.endsWith(".log")).sort();

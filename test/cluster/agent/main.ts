@@ -1,7 +1,7 @@
 /**
  * CLI of the node agent:
  * `tsx test/cluster/agent/main.ts --kubeconfig <path> --node <name> [--root <dir>] [--state-dir <dir>]
- *  [--log-dir <dir>] [--backoff-base-ms <n>] [--image <name>=<dir>]...`
+ *  [--log-dir <dir>] [--backoff-base-ms <n>] [--image <name>=<dir>]... [--taint key[=value]:Effect]... [--keep-pods]`
  * Prints `node agent <name> ready` on stdout once registered. SIGTERM/SIGINT stop it and kill its pods'
  * processes (unless --keep-pods); SIGKILL leaves them running, and the next agent re-adopts them.
  */
@@ -32,6 +32,12 @@ export function parseArgs(argv: readonly string[]): NodeAgentOptions & { keepPod
       case "--backoff-base-ms": o.backoffBaseMs = Number(val()); break;
       case "--subnet": o.subnetIndex = Number(val()); break;
       case "--keep-pods": o.keepPods = true; break;
+      case "--taint": {
+        const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(val());
+        if (!m) throw new Error(`--taint expects key[=value]:NoSchedule|PreferNoSchedule|NoExecute, got ${argv[i]}`);
+        (o.taints ??= []).push({ key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), effect: m[3]! });
+        break;
+      }
       case "--image": {
         const [name, dir] = val().split("=", 2);
         if (!name || !dir) throw new Error(`--image expects <name>=<dir>, got ${argv[i]}`);
@@ -53,7 +59,13 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void agent.stop({ keepPods: opts.keepPods }).then(() => process.exit(0), () => process.exit(1));
+    void agent.stop({ keepPods: opts.keepPods }).then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(`node agent stop failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

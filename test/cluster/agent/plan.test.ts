@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { V1Pod } from "@kubernetes/client-node";
-import { expandVars, imageRoot, keyFiles, planContainer, referencedObjects, type PlanInputs } from "./internal/plan.js";
+import { expandVars, hostsFileContent, imageRoot, keyFiles, planContainer, referencedObjects, type PlanInputs } from "./internal/plan.js";
 
 const pod = (containers: NonNullable<V1Pod["spec"]>["containers"], volumes: NonNullable<V1Pod["spec"]>["volumes"] = []): V1Pod => ({
   metadata: { name: "web-1", namespace: "demo", uid: "1234", labels: { app: "web" }, annotations: { note: "hi" } },
@@ -51,6 +51,19 @@ describe("planContainer", () => {
       { hostPath: "/state/pods/1234/volumes/config", mountPath: "/etc/app", readOnly: true },
       { hostPath: "/state/pods/1234/volumes/config/a.yaml", mountPath: "/etc/one", readOnly: false },
     ] });
+  });
+
+  it("gives the container the pod's hostname and an /etc/hosts naming it, except with hostNetwork", () => {
+    const c = { name: "app", image: "x", command: ["true"] };
+    const r = planContainer(pod([c]), c, { ...inputs, hostsFile: "/state/hosts" });
+    expect(r.ok && r.plan.hostname).toBe("web-1");
+    expect(r.ok && r.plan.mounts).toEqual([{ hostPath: "/state/hosts", mountPath: "/etc/hosts", readOnly: true }]);
+    expect(hostsFileContent(pod([c]), "10.88.1.2")).toContain("10.88.1.2\tweb-1\n");
+    const h = pod([c]);
+    h.spec!.hostNetwork = true;
+    const rh = planContainer(h, c, { ...inputs, hostsFile: "/state/hosts" });
+    expect(rh.ok && rh.plan).toMatchObject({ mounts: [] });
+    expect(rh.ok && rh.plan.hostname).toBeUndefined();
   });
 
   it("reports a missing ConfigMap key as CreateContainerConfigError naming it", () => {

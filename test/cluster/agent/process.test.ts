@@ -13,6 +13,14 @@ describe("container command line", () => {
     expect(argv.slice(-4)).toEqual(["sh", "node", "-e", "console.log('hi')"]);
     expect(argv[10]).toContain(`cd '/repo'\nexec "$@"`);
   });
+  it("sets the hostname in its own UTS namespace", () => {
+    const argv = containerArgv({ ...plan, hostname: "web-1" }, "weir-abc");
+    expect(argv.slice(3, 9)).toEqual(["unshare", "--mount", "--uts", "--propagation", "private", "--"]);
+    expect(argv[11]).toContain("hostname 'web-1'\n");
+  });
+  it("stays in the host network for hostNetwork pods", () => {
+    expect(containerArgv(plan, undefined).slice(0, 4)).toEqual(["unshare", "--mount", "--propagation", "private"]);
+  });
   it("bind-mounts read-only volumes and quotes paths", () => {
     const s = mountScript(plan.mounts);
     expect(s).toContain(`mount --bind '/s/vol it'\\''s' '/etc/app'; mount -o remount,bind,ro '/etc/app'`);
@@ -29,6 +37,9 @@ describe("names and options", () => {
     const o = parseArgs(["--kubeconfig", "/k", "--node", "weir-node-2", "--backoff-base-ms", "500", "--image", "tools=/opt/tools", "--keep-pods"]);
     expect(o).toMatchObject({ kubeconfig: "/k", nodeName: "weir-node-2", backoffBaseMs: 500, images: { tools: "/opt/tools" }, keepPods: true });
     expect(() => parseArgs(["--nope"])).toThrow(/unknown flag --nope/);
+    expect(parseArgs(["--taint", "weir.dev/test=true:NoSchedule", "--taint", "x:NoExecute"]).taints).toEqual([
+      { key: "weir.dev/test", value: "true", effect: "NoSchedule" }, { key: "x", effect: "NoExecute" }]);
+    expect(() => parseArgs(["--taint", "x=y"])).toThrow(/--taint expects/);
   });
   it("compiles defaults: subnet from the node name, scaled back-off cap", () => {
     const c = compileConfig({ kubeconfig: "/k", nodeName: "weir-node-3", root: "/repo", backoffBaseMs: 1000 });

@@ -5,7 +5,11 @@ const T0 = Date.parse("2026-11-21T12:00:00Z");
 const running = (over: Partial<ContainerView> = {}): ContainerView => ({
   name: "app", image: "weir", state: { kind: "running", startedAt: T0 }, restartCount: 0, ready: true, started: true, final: false, ...over,
 });
-const view = (containers: ContainerView[]): PodView => ({ podIP: "10.88.1.2", hostIP: "10.88.0.1", startTime: T0, sandboxReady: true, containers });
+const view = (containers: ContainerView[], initContainers: ContainerView[] = []): PodView => ({
+  podIP: "10.88.1.2", hostIP: "10.88.0.1", startTime: T0, sandboxReady: true, containers, initContainers,
+  initialized: initContainers.every((c) => c.final && c.state.kind === "terminated" && c.state.exitCode === 0),
+});
+const done = (exitCode: number, name = "app"): ContainerView => running({ name, state: { kind: "terminated", exitCode, reason: exitReason(exitCode, undefined), startedAt: T0, finishedAt: T0 + 1 }, final: true, ready: false });
 
 describe("pod phase", () => {
   it("is Pending before any container ran", () => expect(podPhase(view([running({ state: { kind: "waiting", reason: "ContainerCreating" }, ready: false })]))).toBe("Pending"));
@@ -14,9 +18,24 @@ describe("pod phase", () => {
     expect(podPhase(view([running({ state: { kind: "waiting", reason: "CrashLoopBackOff" }, restartCount: 2 })]))).toBe("Running");
   });
   it("is Succeeded when every container completed for good, Failed when one failed", () => {
-    const done = (exitCode: number): ContainerView => running({ state: { kind: "terminated", exitCode, reason: exitReason(exitCode, undefined), startedAt: T0, finishedAt: T0 + 1 }, final: true, ready: false });
     expect(podPhase(view([done(0), done(0)]))).toBe("Succeeded");
     expect(podPhase(view([done(0), done(3)]))).toBe("Failed");
+  });
+});
+
+describe("init containers", () => {
+  const waiting = running({ state: { kind: "waiting", reason: "PodInitializing" }, ready: false });
+  it("keep the pod Pending and not Initialized until all completed", () => {
+    const v = view([waiting], [done(0, "a"), running({ name: "b", ready: false })]);
+    expect(podPhase(v)).toBe("Pending");
+    const conds = podStatus({}, v, T0)["conditions"] as Array<{ type: string; status: string; reason?: string }>;
+    expect(conds.find((c) => c.type === "Initialized")).toMatchObject({ status: "False", reason: "ContainersNotInitialized" });
+  });
+  it("fail the pod when one failed for good", () => expect(podPhase(view([waiting], [done(1, "a")]))).toBe("Failed"));
+  it("are reported in initContainerStatuses", () => {
+    const s = podStatus({}, view([running()], [done(0, "a")]), T0);
+    expect(s["initContainerStatuses"]).toMatchObject([{ name: "a", state: { terminated: { exitCode: 0, reason: "Completed" } } }]);
+    expect(podPhase(view([running()], [done(0, "a")]))).toBe("Running");
   });
 });
 

@@ -3,6 +3,8 @@
  * PodWorker per pod, syncing all of them every `syncEveryMs`. Its state file lets a restarted agent
  * re-adopt running processes.
  */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Watch, type V1Pod } from "@kubernetes/client-node";
 import { allocateIP } from "./ipam.js";
 import { compileConfig, type AgentConfig, type NodeAgentOptions } from "./config.js";
@@ -43,6 +45,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 class Agent {
   private readonly state: AgentState;
   private readonly workers = new Map<string, PodWorker>();
+  /** Clean-ups of pods gone from the API that are still running; stop() waits for them. */
+  private readonly removing = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private watchAbort?: AbortController;
   private stopped = false;
@@ -52,10 +56,11 @@ class Agent {
   constructor(private readonly cfg: AgentConfig, private readonly kube: Kube) {
     this.state = loadState(cfg.stateDir);
     this.apiserver = apiserverAddress(kube);
-    this.identity = { name: cfg.nodeName, internalIP: cfg.bridge.gateway, capacity: hostCapacity(cfg.maxPods), labels: cfg.labels };
+    this.identity = { name: cfg.nodeName, internalIP: cfg.bridge.gateway, capacity: hostCapacity(cfg.maxPods), labels: cfg.labels, taints: cfg.taints };
   }
 
   async start(): Promise<void> {
+    claimNode(this.cfg.stateDir, this.cfg.nodeName);
     await ensureBridge(this.cfg.bridge);
     const uid = await registerNode(this.kube, this.identity);
     await renewLease(this.kube, this.cfg.nodeName, uid, 40);
@@ -114,9 +119,10 @@ class Agent {
     const terminal = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
     if (!this.state.pods[uid] && terminal && !pod.metadata?.deletionTimestamp) return;
     const rec = (this.state.pods[uid] ??= {
-      namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, ip: this.allocateIP(), startTime: Date.now(), containers: {},
+      namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, ip: pod.spec?.hostNetwork ? this.cfg.bridge.gateway : this.allocateIP(),
+      startTime: Date.now(), containers: {},
     });
-    const worker = new PodWorker(pod, rec, { kube: this.kube, cfg: this.cfg, apiserver: this.apiserver, allocateIP: () => this.allocateIP(), persist: () => this.persist() });
+    const worker = new PodWorker(pod, rec, { kube: this.kube, cfg: this.cfg, apiserver: this.apiserver, persist: () => this.persist() });
     this.workers.set(uid, worker);
     this.persist();
     void worker.sync();
@@ -126,11 +132,14 @@ class Agent {
     return allocateIP(this.cfg.podPrefix, new Set(Object.values(this.state.pods).map((p) => p.ip)));
   }
 
-  private async remove(uid: string, w: PodWorker): Promise<void> {
+  private remove(uid: string, w: PodWorker): Promise<void> {
     this.workers.delete(uid);
-    await w.forget().catch((e: Error) => this.cfg.log(e.message));
-    delete this.state.pods[uid];
-    this.persist();
+    const p = w.forget().catch((e: Error) => this.cfg.log(e.message)).then(() => {
+      delete this.state.pods[uid];
+      this.persist();
+    });
+    this.removing.add(p);
+    return p.finally(() => this.removing.delete(p));
   }
 
   private async reapOrphan(uid: string): Promise<void> {
@@ -150,11 +159,34 @@ class Agent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.watchAbort?.abort();
-    for (const [uid, w] of this.workers) {
-      if (keepPods) w.detach();
-      else { await w.forget(); delete this.state.pods[uid]; }
-    }
+    this.cfg.log(`stopping (${keepPods ? "leaving" : "killing"} ${this.workers.size} pod(s))`);
+    await Promise.all([...this.workers].map(async ([uid, w]) => {
+      if (keepPods) return w.detach();
+      try {
+        await w.forget();
+        delete this.state.pods[uid];
+      } catch (err) {
+        this.cfg.log(`stop: pod ${uid}: ${(err as Error).message}`);
+      }
+    }));
     this.workers.clear();
+    await Promise.all([...this.removing]);
     this.persist();
+    rmSync(join(this.cfg.stateDir, "agent.pid"), { force: true });
   }
+}
+
+/** Refuses to run a second agent for the same node: `<stateDir>/agent.pid` names the live owner. */
+function claimNode(stateDir: string, nodeName: string): void {
+  const file = join(stateDir, "agent.pid");
+  mkdirSync(stateDir, { recursive: true });
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8"));
+    let alive = false;
+    try { alive = pid !== process.pid && pid > 0 && (process.kill(pid, 0), true); } catch { alive = false; }
+    if (alive && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(nodeName)) {
+      throw new Error(`another node agent (pid ${pid}) already runs node ${nodeName} with state dir ${stateDir}`);
+    }
+  }
+  writeFileSync(file, String(process.pid));
 }

@@ -24,6 +24,8 @@ export interface NodeAgentOptions {
   backoffCapMs?: number;
   /** Extra node labels. */
   labels?: Record<string, string>;
+  /** Node taints, e.g. `[{ key: "weir.dev/test", value: "true", effect: "NoSchedule" }]`. */
+  taints?: Array<{ key: string; value?: string; effect: string }>;
   /** Pods the node admits (capacity), default 110. */
   maxPods?: number;
   /** Bridge name, default `weir0`. */
@@ -47,6 +49,7 @@ export interface AgentConfig {
   readonly images: Readonly<Record<string, string>>;
   readonly backoff: BackoffConfig;
   readonly labels: Readonly<Record<string, string>>;
+  readonly taints: ReadonlyArray<{ key: string; value?: string; effect: string }>;
   readonly maxPods: number;
   readonly bridge: BridgeConfig;
   readonly podPrefix: string;
@@ -72,12 +75,13 @@ export function compileConfig(o: NodeAgentOptions): AgentConfig {
     images: Object.freeze({ ...(o.images ?? {}), "*": o.images?.["*"] ?? o.root }),
     backoff: Object.freeze({ ...KUBELET_BACKOFF, baseMs, capMs: o.backoffCapMs ?? Math.max(KUBELET_BACKOFF.capMs * (baseMs / KUBELET_BACKOFF.baseMs), baseMs) }),
     labels: Object.freeze({ ...(o.labels ?? {}) }),
+    taints: Object.freeze([...(o.taints ?? [])]),
     maxPods: o.maxPods ?? 110,
     bridge: Object.freeze({ name: o.bridge ?? "weir0", gateway: "10.88.0.1", prefixLength: 16 }),
     podPrefix: `10.88.${subnet}`,
     syncEveryMs: o.syncEveryMs ?? 500,
     leaseRenewMs: o.leaseRenewMs ?? 10_000,
     statusEveryMs: 60_000,
-    log: o.log ?? ((line: string) => console.error(`[agent ${o.nodeName}] ${line}`)),
+    log: o.log ?? ((line: string) => console.error(`${new Date().toISOString()} [agent ${o.nodeName}] ${line}`)),
   });
 }

@@ -13,6 +13,7 @@ export interface NodeIdentity {
   readonly internalIP: string;
   readonly capacity: { readonly cpu: string; readonly memory: string; readonly pods: string };
   readonly labels: Readonly<Record<string, string>>;
+  readonly taints: ReadonlyArray<{ key: string; value?: string; effect: string }>;
 }
 
 /** Kubelet version string reported in nodeInfo. */
@@ -50,10 +51,10 @@ export async function registerNode(k: Kube, id: NodeIdentity): Promise<string> {
   const labels = { "kubernetes.io/hostname": id.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", ...id.labels };
   let node: V1Node;
   try {
-    node = await k.core.createNode({ body: { metadata: { name: id.name, labels } } });
+    node = await k.core.createNode({ body: { metadata: { name: id.name, labels }, spec: { taints: [...id.taints] } } });
   } catch (err) {
     if (statusOf(err) !== 409) throw err;
-    node = await k.core.patchNode({ name: id.name, body: { metadata: { labels } } }, MERGE_PATCH);
+    node = await k.core.patchNode({ name: id.name, body: { metadata: { labels }, spec: { taints: [...id.taints] } } }, MERGE_PATCH);
   }
   await patchNodeStatus(k, id);
   return node.metadata!.uid!;

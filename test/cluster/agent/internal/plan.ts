@@ -22,6 +22,18 @@ export interface PlanInputs {
   readonly apiserver: { readonly host: string; readonly port: number };
   /** The agent's own PATH and other variables every container inherits. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** Bind-mounted over /etc/hosts (maps the pod's hostname to its IP), if any. */
+  readonly hostsFile?: string;
+}
+
+/** The pod's hostname as Kubernetes sets it: `spec.hostname`, else the pod name (at most 63 characters). */
+export function podHostname(pod: V1Pod): string {
+  return (pod.spec?.hostname ?? pod.metadata?.name ?? "pod").slice(0, 63).replace(/[-.]+$/, "");
+}
+
+/** The pod's /etc/hosts, as the kubelet writes it. */
+export function hostsFileContent(pod: V1Pod, podIP: string): string {
+  return `# Kubernetes-managed hosts file (weir node agent).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${podIP}\t${podHostname(pod)}\n`;
 }
 
 /** A bind mount inside the container's mount namespace. */
@@ -40,6 +52,8 @@ export interface ProcessPlan {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly mounts: readonly MountPlan[];
+  /** The container's hostname (own UTS namespace); undefined = the host's (hostNetwork pods). */
+  readonly hostname?: string;
 }
 
 /** A plan, or a reason the container cannot start (the kubelet's CreateContainerConfigError). */
@@ -180,7 +194,11 @@ export function planContainer(pod: V1Pod, c: V1Container, inputs: PlanInputs): P
   const mounts = containerMounts(c, inputs.volumeDirs);
   if (mounts instanceof Error) return { ok: false, reason: "CreateContainerConfigError", message: mounts.message };
   const cwd = c.workingDir ?? root;
-  return { ok: true, plan: { name: c.name, image: c.image ?? "", root, argv, env: env.env, cwd, mounts } };
+  const hostNetwork = pod.spec?.hostNetwork === true;
+  const hosts = inputs.hostsFile && !hostNetwork && !mounts.some((m) => m.mountPath === "/etc/hosts")
+    ? [{ hostPath: inputs.hostsFile, mountPath: "/etc/hosts", readOnly: true }] : [];
+  const hostname = hostNetwork ? {} : { hostname: podHostname(pod) };
+  return { ok: true, plan: { name: c.name, image: c.image ?? "", root, argv, env: env.env, cwd, mounts: [...mounts, ...hosts], ...hostname } };
 }
 
 /** Files a configMap/secret volume (or projected source) writes: `items` select and rename keys. */

@@ -4,7 +4,7 @@
  * `sync()` is level-triggered: it looks at the latest Pod and the processes and does the next step.
  */
 import { constants } from "node:os";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
@@ -13,20 +13,22 @@ import { backoffDelay, nextFailureCount, shouldRestart } from "./backoff.js";
 import type { AgentConfig } from "./config.js";
 import { MERGE_PATCH, statusOf, type Kube } from "./kube.js";
 import { createPodNetwork, deletePodNetwork, netnsExists, podNetNames, type PodNetNames } from "./netns.js";
-import { planContainer, referencedObjects, type ProcessPlan } from "./plan.js";
+import { hostsFileContent, planContainer, referencedObjects, type ProcessPlan } from "./plan.js";
 import { INITIAL_PROBE_STATE, probeAction, probeDue, probeTiming, recordProbe, type ProbeState } from "./probe.js";
 import { runProbe } from "./probe-exec.js";
 import { execInContainer, processAlive, signalContainer, startContainer } from "./process.js";
 import type { ContainerRecord, PodRecord } from "./state.js";
 import { exitCodeOf, exitReason, podStatus, type ContainerState, type ContainerView, type Termination } from "./status.js";
-import { materializeVolumes, writeToken, type TokenFile } from "./volumes.js";
+import { materializeVolumes, writeToken, type TokenFile, type VolumeDeps } from "./volumes.js";
+
+/** How often configMap/secret volume files are re-synced from the API (the kubelet: about a minute). */
+const VOLUME_REFRESH_MS = 10_000;
 
 /** What a worker shares with the agent. */
 export interface WorkerContext {
   readonly kube: Kube;
   readonly cfg: AgentConfig;
   readonly apiserver: { readonly host: string; readonly port: number };
-  readonly allocateIP: () => string;
   /** Called after the pod's record changed, to persist the state file. */
   readonly persist: () => void;
 }
@@ -35,6 +37,7 @@ type ProbeKind = "startup" | "liveness" | "readiness";
 
 interface Run {
   readonly spec: V1Container;
+  readonly init: boolean;
   pid?: number;
   startTicks?: number;
   child?: ChildProcess;
@@ -65,6 +68,7 @@ export class PodWorker {
   private planError?: { reason: string; message: string };
   private tokens: TokenFile[] = [];
   private tokensAt = 0;
+  private volumesAt = 0;
   private nextPrepareAt = 0;
   private network: "none" | "ready" = "none";
   private proxy?: ApiProxy;
@@ -73,6 +77,9 @@ export class PodWorker {
   private lastStatus = "";
   private syncing?: Promise<void>;
   private again = false;
+  private lastError = "";
+  private cleaning?: Promise<void>;
+  private lastErrorAt = 0;
   /** True once the pod is gone from the API and everything is cleaned up. */
   done = false;
 
@@ -80,7 +87,8 @@ export class PodWorker {
     this.pod = pod;
     this.uid = pod.metadata!.uid!;
     this.names = podNetNames(this.uid);
-    for (const c of pod.spec?.containers ?? []) this.runs.set(c.name, this.adopt(c, rec.containers[c.name]));
+    for (const c of pod.spec?.initContainers ?? []) this.runs.set(c.name, this.adopt(c, rec.containers[c.name], true));
+    for (const c of pod.spec?.containers ?? []) this.runs.set(c.name, this.adopt(c, rec.containers[c.name], false));
   }
 
   /** The pod's IP. */
@@ -109,7 +117,10 @@ export class PodWorker {
       try {
         await this.syncOnce(Date.now());
       } catch (err) {
-        this.ctx.cfg.log(`pod ${this.key()}: ${(err as Error).message}`);
+        const msg = `pod ${this.key()}: ${(err as Error).message}`;
+        if (msg !== this.lastError || Date.now() - this.lastErrorAt > 10_000) this.ctx.cfg.log(msg);
+        this.lastError = msg;
+        this.lastErrorAt = Date.now();
       }
     } while (this.again && !this.done);
   }
@@ -118,9 +129,9 @@ export class PodWorker {
     return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
   }
 
-  private adopt(spec: V1Container, r: ContainerRecord | undefined): Run {
+  private adopt(spec: V1Container, r: ContainerRecord | undefined, init: boolean): Run {
     const run: Run = {
-      spec, restartCount: r?.restartCount ?? 0, failures: r?.failures ?? 0, lastTermination: r?.lastTermination, final: r?.final,
+      spec, init, restartCount: r?.restartCount ?? 0, failures: r?.failures ?? 0, lastTermination: r?.lastTermination, final: r?.final,
       nextStartAt: 0, waiting: { reason: "ContainerCreating" }, probes: { startup: INITIAL_PROBE_STATE, liveness: INITIAL_PROBE_STATE, readiness: INITIAL_PROBE_STATE },
       probing: new Set(), started: false,
     };
@@ -140,13 +151,41 @@ export class PodWorker {
     await this.ensureNetwork();
     if (now >= this.nextPrepareAt && (this.plans.size === 0 || this.planError)) await this.prepare(now);
     await this.refreshTokens(now);
-    for (const run of this.runs.values()) this.syncContainer(run, now);
+    await this.refreshVolumes(now);
+    const init = this.pendingInit();
+    if (init) this.syncContainer(init, now);
+    else if (!this.initFailed()) for (const run of this.mainRuns()) this.syncContainer(run, now);
     this.save();
     await this.writeStatus(now);
   }
 
+  private initRuns(): Run[] {
+    return [...this.runs.values()].filter((r) => r.init);
+  }
+
+  private mainRuns(): Run[] {
+    return [...this.runs.values()].filter((r) => !r.init);
+  }
+
+  /** The first init container that has not completed successfully, if it can still run. */
+  private pendingInit(): Run | undefined {
+    return this.initRuns().find((r) => !r.final);
+  }
+
+  private initFailed(): boolean {
+    return this.initRuns().some((r) => r.final && r.final.exitCode !== 0);
+  }
+
+  private hostNetwork(): boolean {
+    return this.pod.spec?.hostNetwork === true;
+  }
+
   private async ensureNetwork(): Promise<void> {
     if (this.network === "ready") return;
+    if (this.hostNetwork()) {
+      this.network = "ready";
+      return;
+    }
     const ip = this.rec.ip;
     const adopted = netnsExists(this.names.netns) && [...this.runs.values()].some((r) => r.pid && !r.exited);
     if (!adopted) await createPodNetwork(this.ctx.cfg.bridge, this.names, ip);
@@ -154,8 +193,8 @@ export class PodWorker {
     this.network = "ready";
   }
 
-  private async prepare(now: number): Promise<void> {
-    this.nextPrepareAt = now + 2000;
+  /** Fetches the ConfigMaps and Secrets the pod refers to (missing ones are left out). */
+  private async fetchRefs(): Promise<Pick<VolumeDeps, "configMaps" | "secrets">> {
     const ns = this.pod.metadata!.namespace!;
     const refs = referencedObjects(this.pod);
     const configMaps = new Map<string, Record<string, string>>();
@@ -168,16 +207,44 @@ export class PodWorker {
       const s = await this.ctx.kube.core.readNamespacedSecret({ name, namespace: ns }).catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
       if (s) secrets.set(name, Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])));
     }
+    return { configMaps, secrets };
+  }
+
+  private volumeDeps(refs: Pick<VolumeDeps, "configMaps" | "secrets">, refreshOnly: boolean): VolumeDeps {
     const field = { podIP: this.rec.ip, hostIP: this.ctx.cfg.bridge.gateway, nodeName: this.ctx.cfg.nodeName };
     const podDir = join(this.ctx.cfg.stateDir, "pods", this.uid);
+    return { core: this.ctx.kube.core, podDir, claimsDir: join(this.ctx.cfg.stateDir, "..", "claims"), ...refs, field, refreshOnly };
+  }
+
+  /** Rewrites configMap/secret/downwardAPI volume files in place, as the kubelet's periodic sync does. */
+  private async refreshVolumes(now: number): Promise<void> {
+    if (now - this.volumesAt < VOLUME_REFRESH_MS || this.plans.size === 0 || this.planError) return;
+    this.volumesAt = now;
     try {
-      const m = await materializeVolumes(this.pod, { core: this.ctx.kube.core, podDir, claimsDir: join(this.ctx.cfg.stateDir, "..", "claims"), configMaps, secrets, field });
+      await materializeVolumes(this.pod, this.volumeDeps(await this.fetchRefs(), true));
+    } catch (err) {
+      this.ctx.cfg.log(`pod ${this.key()}: volume refresh: ${(err as Error).message}`);
+    }
+  }
+
+  private async prepare(now: number): Promise<void> {
+    this.nextPrepareAt = now + 2000;
+    const refs = await this.fetchRefs();
+    const { configMaps, secrets } = refs;
+    const field = { podIP: this.rec.ip, hostIP: this.ctx.cfg.bridge.gateway, nodeName: this.ctx.cfg.nodeName };
+    try {
+      const m = await materializeVolumes(this.pod, this.volumeDeps(refs, false));
       this.tokens = m.tokens;
       this.tokensAt = now;
-      const inputs = { ...field, images: this.ctx.cfg.images, configMaps, secrets, volumeDirs: m.dirs, apiserver: { host: "127.0.0.1", port: this.ctx.apiserver.port }, baseEnv: baseEnv() };
+      this.volumesAt = now;
+      const apiserver = this.hostNetwork() ? this.ctx.apiserver : { host: "127.0.0.1", port: this.ctx.apiserver.port };
+      const hostsFile = join(this.ctx.cfg.stateDir, "pods", this.uid, "etc-hosts");
+      mkdirSync(join(this.ctx.cfg.stateDir, "pods", this.uid), { recursive: true });
+      writeFileSync(hostsFile, hostsFileContent(this.pod, this.rec.ip));
+      const inputs = { ...field, images: this.ctx.cfg.images, configMaps, secrets, volumeDirs: m.dirs, apiserver, baseEnv: baseEnv(), hostsFile };
       const plans = new Map<string, ProcessPlan>();
       this.planError = undefined;
-      for (const c of this.pod.spec?.containers ?? []) {
+      for (const c of [...(this.pod.spec?.initContainers ?? []), ...(this.pod.spec?.containers ?? [])]) {
         const r = planContainer(this.pod, c, inputs);
         if (r.ok) plans.set(c.name, r.plan);
         else this.planError = { reason: r.reason, message: r.message };
@@ -217,7 +284,7 @@ export class PodWorker {
     run.pid = -1;
     const log = join(this.ctx.cfg.logDir, "pods", `${this.pod.metadata!.namespace}_${this.pod.metadata!.name}_${this.uid}`, `${run.spec.name}.log`);
     try {
-      const s = await startContainer(plan, this.names.netns, log);
+      const s = await startContainer(plan, this.hostNetwork() ? undefined : this.names.netns, log);
       Object.assign(run, { pid: s.pid, startTicks: s.startTicks, child: s.child, startedAt: now, started: !run.spec.startupProbe, killDeadline: undefined });
       run.probes = { startup: INITIAL_PROBE_STATE, liveness: INITIAL_PROBE_STATE, readiness: INITIAL_PROBE_STATE };
       s.child.on("exit", (code, signal) => {
@@ -244,7 +311,8 @@ export class PodWorker {
       startedAt: run.startedAt ?? e.at, finishedAt: e.at,
     };
     Object.assign(run, { pid: undefined, child: undefined, exited: undefined, started: false, killDeadline: undefined, killReason: undefined });
-    if (this.terminating || !shouldRestart(this.pod.spec?.restartPolicy, exitCode)) {
+    const restart = run.init ? exitCode !== 0 && this.pod.spec?.restartPolicy !== "Never" : shouldRestart(this.pod.spec?.restartPolicy, exitCode);
+    if (this.terminating || !restart) {
       run.final = term;
       return;
     }
@@ -303,13 +371,22 @@ export class PodWorker {
     const readinessOk = run.spec.readinessProbe ? run.probes.readiness.ok === true : true;
     return {
       name: run.spec.name, image: run.spec.image ?? "", containerID: running ? `weir-process://${run.pid}` : undefined, state,
-      lastTermination: run.lastTermination, restartCount: run.restartCount, ready: running && run.started && readinessOk && !this.terminating,
+      lastTermination: run.lastTermination, restartCount: run.restartCount,
+      ready: run.init ? run.final?.exitCode === 0 : running && run.started && readinessOk && !this.terminating,
       started: running && run.started, final: run.final !== undefined,
     };
   }
 
   private async writeStatus(now: number): Promise<void> {
-    const v = { podIP: this.rec.ip, hostIP: this.ctx.cfg.bridge.gateway, startTime: this.rec.startTime, sandboxReady: this.network === "ready", containers: [...this.runs.values()].map((r) => this.view(r, now)), message: this.message };
+    const initializing = this.pendingInit() !== undefined || this.initFailed();
+    const mainView = (r: Run): ContainerView => {
+      const v = this.view(r, now);
+      return initializing && v.state.kind === "waiting" ? { ...v, state: { kind: "waiting", reason: "PodInitializing" } } : v;
+    };
+    const v = {
+      podIP: this.rec.ip, hostIP: this.ctx.cfg.bridge.gateway, startTime: this.rec.startTime, sandboxReady: this.network === "ready",
+      initialized: !initializing, initContainers: this.initRuns().map((r) => this.view(r, now)), containers: this.mainRuns().map(mainView), message: this.message,
+    };
     const status = podStatus(this.pod, v, now);
     const text = JSON.stringify(status);
     if (text === this.lastStatus) return;
@@ -377,7 +454,12 @@ export class PodWorker {
     this.done = true;
   }
 
-  private async cleanup(): Promise<void> {
+  private cleanup(): Promise<void> {
+    this.cleaning ??= this.doCleanup();
+    return this.cleaning;
+  }
+
+  private async doCleanup(): Promise<void> {
     this.done = true;
     this.proxy?.close();
     await deletePodNetwork(this.names);

@@ -32,10 +32,13 @@ export function mountScript(mounts: readonly MountPlan[]): string {
     .join("\n");
 }
 
-/** The full argv that runs `plan` in the pod's namespaces. */
-export function containerArgv(plan: ProcessPlan, netns: string): string[] {
-  const script = `set -e\n${mountScript(plan.mounts)}\ncd ${shq(plan.cwd)}\nexec "$@"`;
-  return ["nsenter", `--net=/run/netns/${netns}`, "--", "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", ...plan.argv];
+/** The full argv that runs `plan` in the pod's namespaces (`netns` undefined: the host network). */
+export function containerArgv(plan: ProcessPlan, netns: string | undefined): string[] {
+  const host = plan.hostname ? `hostname ${shq(plan.hostname)}\n` : "";
+  const script = `set -e\n${host}${mountScript(plan.mounts)}\ncd ${shq(plan.cwd)}\nexec "$@"`;
+  const net = netns ? ["nsenter", `--net=/run/netns/${netns}`, "--"] : [];
+  const uts = plan.hostname ? ["--uts"] : [];
+  return [...net, "unshare", "--mount", ...uts, "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", ...plan.argv];
 }
 
 /** Kernel start time of `pid` in clock ticks, or undefined when the process does not exist. */
@@ -61,7 +64,7 @@ export function processAlive(pid: number, startTicks: number): boolean {
 }
 
 /** Starts a container; its output is appended to `logFile`. */
-export function startContainer(plan: ProcessPlan, netns: string, logFile: string): Promise<Started> {
+export function startContainer(plan: ProcessPlan, netns: string | undefined, logFile: string): Promise<Started> {
   mkdirSync(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, "a");
   const [cmd, ...args] = containerArgv(plan, netns);
@@ -87,7 +90,7 @@ export function signalContainer(pid: number, signal: NodeJS.Signals): void {
 
 /** Runs `command` inside a running container's namespaces; resolves with its exit code. */
 export function execInContainer(pid: number, plan: ProcessPlan, command: readonly string[], timeoutMs: number): Promise<number> {
-  const args = ["-t", String(pid), "--net", "--mount", "--", "/bin/sh", "-c", `cd ${shq(plan.cwd)} && exec "$@"`, "sh", ...command];
+  const args = ["-t", String(pid), "--net", "--mount", ...(plan.hostname ? ["--uts"] : []), "--", "/bin/sh", "-c", `cd ${shq(plan.cwd)} && exec "$@"`, "sh", ...command];
   return new Promise((resolve) => {
     const child = spawn("nsenter", args, { stdio: "ignore", env: { ...plan.env }, timeout: timeoutMs, killSignal: "SIGKILL" });
     child.on("error", () => resolve(126));

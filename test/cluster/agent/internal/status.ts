@@ -40,6 +40,9 @@ export interface PodView {
   readonly hostIP: string;
   readonly startTime: number;
   readonly sandboxReady: boolean;
+  /** All init containers completed successfully (true when there are none). */
+  readonly initialized: boolean;
+  readonly initContainers: readonly ContainerView[];
   readonly containers: readonly ContainerView[];
   /** A pod-level failure to report (e.g. the network could not be set up). */
   readonly message?: string;
@@ -81,6 +84,8 @@ function stateJson(s: ContainerState): Record<string, unknown> {
 
 /** The pod phase: Pending until a container has run, Succeeded/Failed when all ended for good. */
 export function podPhase(v: PodView): "Pending" | "Running" | "Succeeded" | "Failed" {
+  if (v.initContainers.some((c) => c.final && c.state.kind === "terminated" && c.state.exitCode !== 0)) return "Failed";
+  if (!v.initialized) return "Pending";
   const cs = v.containers;
   if (cs.length > 0 && cs.every((c) => c.final)) {
     return cs.every((c) => c.state.kind === "terminated" && c.state.exitCode === 0) ? "Succeeded" : "Failed";
@@ -106,7 +111,7 @@ export function podStatus(pod: V1Pod, v: PodView, now: number): Record<string, u
     phase,
     conditions: [
       condition("PodReadyToStartContainers", v.sandboxReady, prev, now),
-      condition("Initialized", true, prev, now),
+      condition("Initialized", v.initialized, prev, now, "ContainersNotInitialized"),
       condition("Ready", containersReady && !done, prev, now, done ? "PodCompleted" : "ContainersNotReady"),
       condition("ContainersReady", containersReady && !done, prev, now, done ? "PodCompleted" : "ContainersNotReady"),
       condition("PodScheduled", true, prev, now),
@@ -116,16 +121,21 @@ export function podStatus(pod: V1Pod, v: PodView, now: number): Record<string, u
     ...(v.podIP ? { podIP: v.podIP, podIPs: [{ ip: v.podIP }] } : {}),
     startTime: iso(v.startTime),
     ...(v.message ? { message: v.message } : {}),
-    containerStatuses: v.containers.map((c) => ({
-      name: c.name,
-      image: c.image,
-      imageID: `weir-local://${c.image}`,
-      ...(c.containerID ? { containerID: c.containerID } : {}),
-      state: stateJson(c.state),
-      lastState: c.lastTermination ? { terminated: terminatedJson(c.lastTermination) } : {},
-      ready: c.ready,
-      started: c.started,
-      restartCount: c.restartCount,
-    })),
+    ...(v.initContainers.length > 0 ? { initContainerStatuses: v.initContainers.map(containerStatusJson) } : {}),
+    containerStatuses: v.containers.map(containerStatusJson),
+  };
+}
+
+function containerStatusJson(c: ContainerView): Record<string, unknown> {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: `weir-local://${c.image}`,
+    ...(c.containerID ? { containerID: c.containerID } : {}),
+    state: stateJson(c.state),
+    lastState: c.lastTermination ? { terminated: terminatedJson(c.lastTermination) } : {},
+    ready: c.ready,
+    started: c.started,
+    restartCount: c.restartCount,
   };
 }

@@ -18,6 +18,8 @@ export interface VolumeDeps {
   readonly configMaps: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly secrets: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly field: { podIP: string; hostIP: string; nodeName: string };
+  /** Only rewrite configMap/secret/downwardAPI files (no tokens, no directories created). */
+  readonly refreshOnly?: boolean;
 }
 
 /** A projected service-account token file the worker keeps fresh. */
@@ -82,6 +84,7 @@ async function claimDir(pod: V1Pod, claim: string, deps: VolumeDeps): Promise<st
 }
 
 async function materializeOne(pod: V1Pod, v: V1Volume, dir: string, deps: VolumeDeps, tokens: TokenFile[]): Promise<string> {
+  if (deps.refreshOnly && !(v.configMap || v.secret || v.downwardAPI || v.projected)) return dir;
   if (v.hostPath) {
     if (v.hostPath.type === "DirectoryOrCreate" || !v.hostPath.type) mkdirSync(v.hostPath.path, { recursive: true });
     return v.hostPath.path;
@@ -109,6 +112,7 @@ async function materializeOne(pod: V1Pod, v: V1Volume, dir: string, deps: Volume
   if (v.projected) {
     for (const s of v.projected.sources ?? []) {
       if (s.serviceAccountToken) {
+        if (deps.refreshOnly) continue;
         const t = { path: join(dir, s.serviceAccountToken.path), audience: s.serviceAccountToken.audience, expirationSeconds: s.serviceAccountToken.expirationSeconds ?? 3607 };
         await writeToken(pod, deps.core, t);
         tokens.push(t);
