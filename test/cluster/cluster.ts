@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { buildAll } from "./build.js";
 import { bin, clusterPaths, DEFAULT_CLUSTER_DIR, REPO_ROOT, type ClusterPaths } from "./paths.js";
 import { ensurePki, kubeconfigYaml, SERVICE_CIDR, type Pki } from "./pki.js";
+import { NODE_NAMES, startNodes, stopNodes } from "./nodes.js";
 
 export type ComponentName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
 const ORDER: ComponentName[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
@@ -461,11 +462,15 @@ async function distinctFreePorts(n: number): Promise<number[]> {
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   switch (cmd) {
-    case "up":
-      await startCluster(DEFAULT_CLUSTER_DIR);
+    case "up": {
+      const state = await startCluster(DEFAULT_CLUSTER_DIR);
+      await startNodes(DEFAULT_CLUSTER_DIR, state.kubeconfig, { detached: true });
       console.log(formatStatus(await clusterStatus(DEFAULT_CLUSTER_DIR)));
+      console.log(`nodes: ${NODE_NAMES.join(", ")} (node agents; logs in ${join(DEFAULT_CLUSTER_DIR, "logs")})`);
       return 0;
+    }
     case "down":
+      await stopNodes(DEFAULT_CLUSTER_DIR);
       await stopCluster(DEFAULT_CLUSTER_DIR);
       return 0;
     case "status": {

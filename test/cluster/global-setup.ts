@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startCluster, stopCluster } from "./cluster.js";
+import { NODE_NAMES, startNodes } from "./nodes.js";
 import { REPO_ROOT } from "./paths.js";
 
 declare module "vitest" {
@@ -35,11 +36,15 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   process.env.WEIR_TEST_KUBECONFIG = state.kubeconfig;
   process.env.WEIR_TEST_CLUSTER_DIR = dir;
   project.provide("kubeconfig", state.kubeconfig);
+  const keep = Boolean(process.env.WEIR_TEST_KEEP_CLUSTER);
+  const agents = await startNodes(dir, state.kubeconfig, { detached: keep, backoffBaseMs: 1_000 });
+  log(`[cluster] nodes ${NODE_NAMES.join(", ")} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return async () => {
-    if (process.env.WEIR_TEST_KEEP_CLUSTER) {
+    if (keep) {
       log(`[cluster] WEIR_TEST_KEEP_CLUSTER set: leaving the test cluster running (${dir})`);
       return;
     }
+    await Promise.all(agents.map((a) => a.stop()));
     await stopCluster(dir, { log });
   };
 }
