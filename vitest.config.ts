@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The local Kubernetes suites need the control plane built from Go modules: `npm run test:cluster`.
+    // The local Kubernetes suites run next, with their own config and cluster: `npm run test:cluster`.
     exclude: ["test/cluster/**", "**/node_modules/**"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
