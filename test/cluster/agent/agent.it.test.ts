@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from "@kubernetes/client-node";
 import { spawnNodeAgent, type SpawnedAgent } from "./spawn.js";
 import { podLogDir } from "./logs.js";
+import { eventually } from "../support.js";
 import { processAlive, processStartTicks } from "./internal/process.js";
 
 const kubeconfig = process.env.WEIR_TEST_KUBECONFIG ?? ((inject as (key: string) => unknown)("kubeconfig") as string | undefined);
@@ -23,20 +24,8 @@ const LOG_DIR = join(CLUSTER_DIR, "logs");
 const NS = `agent-it-${Date.now().toString(36)}`;
 const TAINT = "weir.dev/agent-test=true";
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** The suite's waits: `eventually` with a minute by default (pods start processes). */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => eventually(what, fn, timeoutMs);
 
 const isReady = (p: V1Pod) => p.status?.phase === "Running" && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
 const pidOf = (p: V1Pod, i = 0) => Number(p.status?.containerStatuses?.[i]?.containerID?.replace("weir-process://", ""));
