@@ -2,7 +2,15 @@
  * The function contracts user code implements. Every contract is a plain object (or class instance)
  * with methods; `open`/`close` are optional lifecycle hooks run once per subtask.
  */
-import type { ListState, MapState, ValueState } from "./state.js";
+import type {
+  AggregatingState,
+  ListState,
+  MapState,
+  ReducingState,
+  StateOptions,
+  ValueState,
+  ValueStateOptions,
+} from "./state.js";
 
 /** Receives the records a function emits. */
 export interface Collector<T> {
@@ -28,15 +36,25 @@ export interface RuntimeContext {
   readonly jobArgs: readonly string[];
 }
 
-/** Runtime context of keyed functions: declares keyed state, scoped to the current key when used. */
+/**
+ * Runtime context of keyed functions: declares keyed state, scoped to the current key when used.
+ *
+ *   this.count = ctx.valueState("count", { defaultValue: 0, ttl: { ttlMs: 3_600_000 } });
+ *   this.avg = ctx.aggregatingState("avg", avg((e: Event) => e.price));
+ */
 export interface KeyedRuntimeContext extends RuntimeContext {
   /**
    * A value per key. `defaultValue` is what `value()` returns for a key without one; it is shared by
-   * all keys, so use an immutable value (a number, a string) and `update` with new objects.
+   * all keys, so use an immutable value (a number, a string) and `update` with new objects. The second
+   * argument is read as options when it is a plain object with only `defaultValue` and/or `ttl` keys;
+   * anything else is the default value itself (the form `valueState(name, 0)`).
    */
+  valueState<T>(name: string, options?: ValueStateOptions<T>): ValueState<T>;
   valueState<T>(name: string, defaultValue?: T): ValueState<T>;
-  listState<T>(name: string): ListState<T>;
-  mapState<K, V>(name: string): MapState<K, V>;
+  listState<T>(name: string, options?: StateOptions): ListState<T>;
+  mapState<K, V>(name: string, options?: StateOptions): MapState<K, V>;
+  reducingState<T>(name: string, reduce: ReduceFunction<T>, options?: StateOptions): ReducingState<T>;
+  aggregatingState<IN, ACC, OUT>(name: string, aggregate: AggregateFunction<IN, ACC, OUT>, options?: StateOptions): AggregatingState<IN, OUT>;
 }
 
 /** Optional lifecycle hooks every rich function may have. */

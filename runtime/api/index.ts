@@ -38,13 +38,23 @@ export type {
   TimeWindow,
   WindowContext,
 } from "./functions.js";
-export type { ListState, MapState, ValueState } from "./state.js";
+export type {
+  AggregatingState,
+  ListState,
+  MapState,
+  OperatorStateStore,
+  ReducingState,
+  StateOptions,
+  StateTtlConfig,
+  ValueState,
+  ValueStateOptions,
+} from "./state.js";
 export type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "./source.js";
-export type { Sink, SinkWriter } from "./sink.js";
+export type { Committer, Sink, SinkWriter, TransactionalSink, TransactionalSinkWriter } from "./sink.js";
 export { watermarks, type TimestampAssigner, type WatermarkStrategy } from "./watermarks.js";
 export { tumbling, sliding, session, type WindowAssigner, type TimeDomain } from "./windows.js";
 export { count, sum, min, max, avg } from "./aggregates.js";
 export { generatorSource, collectionSource, splitSource, type GeneratorOptions, type CollectionOptions } from "../connectors/generator.js";
 export { printSink, discardSink } from "../connectors/print.js";
-export { fileSink, type FileSinkOptions } from "../connectors/file-sink.js";
+export { fileSink, transactionalFileSink, type FileSinkOptions, type PartFileCommittable } from "../connectors/file-sink.js";
 export { WeirError, type WeirErrorCode } from "../common/errors.js";

@@ -30,8 +30,15 @@ export interface ReaderOutput<T> {
 }
 
 export interface SourceReader<T, S extends SourceSplit = SourceSplit> {
+  /** Splits to read: fresh ones from `Source.splits`, or, after a restore, those `snapshotState` returned. */
   addSplits(splits: S[]): void;
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void>;
+  /**
+   * The splits this reader has not finished, each carrying its current position (JSON-safe), taken at
+   * a checkpoint barrier (between polls). Readers without it cannot take part in checkpoints: a
+   * checkpoint of a job with such a source is declined, naming it.
+   */
+  snapshotState?(): S[];
   close?(): void | Promise<void>;
 }
 

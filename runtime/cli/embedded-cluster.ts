@@ -39,6 +39,8 @@ export interface EmbeddedCluster {
   readonly logDir: string;
   /** Rejects when any process exits before `stop()` (with its name and exit code). */
   readonly unexpectedExit: Promise<never>;
+  /** Start one more TaskManager (a replacement after a crash) and wait until it registered. */
+  addTaskManager(): Promise<ClusterProcess>;
   stop(): Promise<void>;
 }
 
@@ -91,9 +93,9 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
   };
   try {
     const ready = await jm.ready;
-    const tms = Array.from({ length: opts.taskmanagers }, (_, i) =>
-      startProcess(`taskmanager-${i}`, ["taskmanager", "--jobmanager", ready.rpcAddress!, "--host", host, "--slots", String(opts.slots), ...cfg], opts),
-    );
+    const startTm = (i: number) =>
+      startProcess(`taskmanager-${i}`, ["taskmanager", "--jobmanager", ready.rpcAddress!, "--host", host, "--slots", String(opts.slots), ...cfg], opts);
+    const tms = Array.from({ length: opts.taskmanagers }, (_, i) => startTm(i));
     all.push(...tms.map((t) => t.proc));
     await Promise.all(tms.map((t) => t.ready));
     const client = new RestClient(ready.restUrl!);
@@ -106,14 +108,22 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
       }
     });
     unexpectedExit.catch(() => {});
+    const taskmanagers = tms.map((t) => t.proc);
     return {
       restUrl: ready.restUrl!,
       rpcAddress: ready.rpcAddress!,
       client,
       jobmanager: jm.proc,
-      taskmanagers: tms.map((t) => t.proc),
+      taskmanagers,
       logDir: opts.logDir,
       unexpectedExit,
+      async addTaskManager() {
+        const tm = startTm(all.length - 1);
+        all.push(tm.proc);
+        await tm.ready;
+        taskmanagers.push(tm.proc);
+        return tm.proc;
+      },
       stop,
     };
   } catch (err) {

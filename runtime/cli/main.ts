@@ -8,7 +8,7 @@ import { WeirError } from "../common/errors.js";
 import { runCommand } from "./run.js";
 import { UsageError } from "./usage-error.js";
 import { jobManagerCommand, taskManagerCommand } from "./components.js";
-import { cancelCommand, listCommand } from "./client-commands.js";
+import { cancelCommand, checkpointsCommand, listCommand, savepointCommand, stopCommand } from "./client-commands.js";
 
 /** Exit status for usage errors, as in most Unix tools. */
 export const EXIT_USAGE = 2;
@@ -48,6 +48,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("-s, --slots <n>", "slots per TaskManager (default: enough for the parallelism)", positiveInt("--slots"))
     .option("--log-dir <dir>", "directory for process logs (default: .weir/logs/<time>)")
     .option("--no-progress", "do not show the progress line")
+    .option("--from-savepoint <path>", "start from a savepoint or retained checkpoint (its directory or _metadata; file:// or s3://)")
+    .option("--allow-non-restored-state", "skip state of operators the job no longer has instead of refusing to start")
     .addOption(configOption())
     .exitOverride()
     .action(async (module: string, args: string[], opts) => setCode(await runCommand(module, args, opts)));
@@ -88,7 +90,44 @@ function buildProgram(setCode: (code: number) => void): Command {
     .addOption(jmUrl())
     .exitOverride()
     .action(async (jobId: string, opts) => setCode(await cancelCommand(opts.jobmanager, jobId)));
+  addSnapshotCommands(program, jmUrl, setCode);
   return program;
+}
+
+/** `weir savepoint`, `weir stop` and `weir checkpoints`. */
+function addSnapshotCommands(program: Command, jmUrl: () => Option, setCode: (code: number) => void): void {
+  const timeout = () =>
+    new Option("--timeout <ms>", "give up waiting for the savepoint after this long").argParser(positiveInt("--timeout")).default(600_000);
+  program
+    .command("savepoint")
+    .description("take a savepoint of a running job and print its path")
+    .argument("<job-id>")
+    .argument("[target-directory]", "where the savepoint goes (file:// or s3:// URL; default: the JobManager's state.savepoints.dir)")
+    .addOption(jmUrl())
+    .addOption(timeout())
+    .exitOverride()
+    .action(async (jobId: string, dir: string | undefined, opts) =>
+      setCode(await savepointCommand(opts.jobmanager, jobId, dir, { timeoutMs: opts.timeout })),
+    );
+  program
+    .command("stop")
+    .description("stop a job with a savepoint (its sinks commit) and print the savepoint's path")
+    .argument("<job-id>")
+    .option("--savepoint-dir <dir>", "where the savepoint goes (default: the JobManager's state.savepoints.dir)")
+    .option("--drain", "emit MAX_WATERMARK first, firing all event-time timers and windows", false)
+    .addOption(jmUrl())
+    .addOption(timeout())
+    .exitOverride()
+    .action(async (jobId: string, opts) =>
+      setCode(await stopCommand(opts.jobmanager, jobId, { savepointDir: opts.savepointDir, drain: opts.drain, timeoutMs: opts.timeout })),
+    );
+  program
+    .command("checkpoints")
+    .description("show a job's recent checkpoints and savepoints")
+    .argument("<job-id>")
+    .addOption(jmUrl())
+    .exitOverride()
+    .action(async (jobId: string, opts) => setCode(await checkpointsCommand(opts.jobmanager, jobId)));
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */

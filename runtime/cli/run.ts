@@ -19,6 +19,8 @@ export interface RunOptions {
   logDir?: string;
   progress: boolean;
   config: string[];
+  fromSavepoint?: string;
+  allowNonRestoredState?: boolean;
 }
 
 export async function runCommand(module: string, args: string[], opts: RunOptions): Promise<number> {
@@ -50,7 +52,12 @@ export async function runCommand(module: string, args: string[], opts: RunOption
   try {
     let submitted;
     try {
-      submitted = await cluster.client.submitJob({ module: path, args, parallelism: opts.parallelism });
+      submitted = await cluster.client.submitJob({
+        module: path,
+        args,
+        parallelism: opts.parallelism,
+        ...(opts.fromSavepoint ? { savepointPath: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState === true } : {}),
+      });
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);
       return 1;

@@ -32,7 +32,23 @@ export interface EndOfPartitionEvent {
   readonly kind: "end";
 }
 
-export type StreamEvent = WatermarkEvent | StatusEvent | EndOfPartitionEvent;
+/**
+ * A checkpoint barrier: everything before it on a channel belongs to checkpoint `checkpointId`,
+ * everything after it to the next. A task snapshots once barrier N arrived on all its open channels.
+ */
+export interface BarrierEvent {
+  readonly kind: "barrier";
+  readonly checkpointId: number;
+  /** Trigger time, epoch ms. */
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  /** Stop-with-savepoint: after this barrier tasks wait for completion, commit, and finish. */
+  readonly stop: boolean;
+  /** Directory URL where tasks write their state files for this checkpoint. */
+  readonly targetDir: string;
+}
+
+export type StreamEvent = WatermarkEvent | StatusEvent | EndOfPartitionEvent | BarrierEvent;
 export type StreamElement = Batch | StreamEvent;
 
 /** The watermark a finished input contributes: it never holds back the minimum again. */

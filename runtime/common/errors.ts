@@ -21,7 +21,21 @@ export type WeirErrorCode =
   | "WEIR_E_NOT_FOUND"
   | "WEIR_E_CANCELED"
   | "WEIR_E_CONNECTION_LOST"
-  | "WEIR_E_PARTITION_FAILED";
+  | "WEIR_E_PARTITION_FAILED"
+  | "WEIR_E_COMMIT"
+  | "WEIR_E_CHECKPOINT_DECLINED"
+  /** A checkpoint/savepoint file that `_metadata` (or a caller) names does not exist. */
+  | "WEIR_E_STATE_FILE_MISSING"
+  /** A snapshot is unreadable: missing/truncated/corrupt `_metadata`, or a state file of the wrong size or hash. */
+  | "WEIR_E_CORRUPT_CHECKPOINT"
+  /** A snapshot does not fit the job restoring it (unmapped operator uids, changed max parallelism). */
+  | "WEIR_E_STATE_MISMATCH"
+  /** Checkpoint storage (file system or S3) failed an operation; the message names the URL. */
+  | "WEIR_E_STORAGE"
+  /** A key-group state file or block is truncated or does not decode. */
+  | "WEIR_E_CORRUPT_STATE"
+  /** Internal: RocksDB keyed state was used for a key the engine did not prefetch. */
+  | "WEIR_E_STATE_NOT_PREFETCHED";
 
 /** An error carrying a stable code and, optionally, the error that caused it. */
 export class WeirError extends Error {

@@ -22,6 +22,8 @@ export interface GeneratorOptions<T> {
 interface GeneratorSplit extends SourceSplit {
   readonly index: number;
   readonly of: number;
+  /** The next global index this split generates (a restored position); `index` when fresh. */
+  readonly next?: number;
 }
 
 /** A source of generated records (the datagen connector). */
@@ -56,7 +58,12 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
   ) {}
 
   addSplits(splits: GeneratorSplit[]): void {
-    for (const split of splits) this.states.push({ split, next: split.index, out: null, released: false });
+    for (const split of splits) this.states.push({ split, next: split.next ?? split.index, out: null, released: false });
+  }
+
+  snapshotState(): GeneratorSplit[] {
+    const count = this.opts.count;
+    return this.states.filter((s) => count === undefined || s.next < count).map((s) => ({ id: s.split.id, index: s.split.index, of: s.split.of, next: s.next }));
   }
 
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {
@@ -116,6 +123,8 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
 
 interface CollectionSplit extends SourceSplit {
   readonly index: number;
+  /** Records of the split already emitted (a restored position). */
+  readonly pos?: number;
 }
 
 export interface CollectionOptions {
@@ -162,7 +171,11 @@ class CollectionReader<T> implements SourceReader<T, CollectionSplit> {
   ) {}
 
   addSplits(splits: CollectionSplit[]): void {
-    for (const split of splits) this.states.push({ split, pos: 0, done: false });
+    for (const split of splits) this.states.push({ split, pos: split.pos ?? 0, done: false });
+  }
+
+  snapshotState(): CollectionSplit[] {
+    return this.states.filter((s) => !s.done).map((s) => ({ id: s.split.id, index: s.split.index, pos: s.pos }));
   }
 
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {

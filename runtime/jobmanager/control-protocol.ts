@@ -3,6 +3,7 @@
  * registration, heartbeats carrying task metrics, deployment, cancellation and task state reports.
  */
 import type { TaskMetrics, TaskState } from "./rest-types.js";
+import type { TaskRestore } from "../state/snapshot-types.js";
 
 /** Where a consumer finds one of its input channels. */
 export interface ChannelDescriptor {
@@ -29,18 +30,29 @@ export interface TaskDeployment {
   inputs: { edgeIndex: number; channels: ChannelDescriptor[] }[];
   /** Per job output edge of the vertex: the partition this subtask produces. */
   outputs: { edgeIndex: number; partitionId: string; subpartitions: number }[];
+  /** State to start from (a checkpoint or savepoint, reassigned to this subtask), or null for a fresh start. */
+  restore: TaskRestore | null;
 }
+
+/** Sent to source tasks: inject a barrier (the coordinator's trigger message). */
+export type { TriggerMessage as CheckpointTrigger, CheckpointAck } from "./checkpoint-coordinator.js";
+import type { TriggerMessage as CheckpointTrigger, CheckpointAck } from "./checkpoint-coordinator.js";
 
 export type TmToJm =
   | { type: "register"; tmId: string; dataAddress: string; metricsUrl: string | null; slots: number; pid: number }
   | { type: "heartbeat"; tmId: string; tasks: { executionId: string; metrics: TaskMetrics }[] }
-  | { type: "taskState"; executionId: string; state: TaskState; failure?: string };
+  | { type: "taskState"; executionId: string; state: TaskState; failure?: string }
+  | { type: "ackCheckpoint"; executionId: string; checkpointId: number; ack: CheckpointAck }
+  | { type: "declineCheckpoint"; executionId: string; checkpointId: number; reason: string };
 
 export type JmToTm =
   | { type: "registered"; heartbeatIntervalMs: number }
   | { type: "rejected"; reason: string }
   | { type: "deploy"; task: TaskDeployment }
-  | { type: "cancel"; executionId: string };
+  | { type: "cancel"; executionId: string }
+  | { type: "triggerCheckpoint"; executionId: string; trigger: CheckpointTrigger }
+  | { type: "checkpointComplete"; executionIds: string[]; checkpointId: number }
+  | { type: "checkpointAborted"; executionIds: string[]; checkpointId: number; reason: string };
 
 /** Partition ids are unique per job edge, producer subtask and attempt. */
 export function partitionIdOf(jobId: string, edgeIndex: number, producerSubtask: number, attempt: number): string {

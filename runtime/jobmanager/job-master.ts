@@ -1,14 +1,22 @@
 /**
  * The JobMaster of one job: expands the job graph into executions (one per subtask), deploys them to
- * their slots, follows task state reports and derives the job's state. The first failure is the
- * job's root cause; a lost TaskManager is preferred as root cause over the channel errors it causes.
+ * their slots, follows task state reports and derives the job's state.
+ *
+ * Failures: the first failure of an attempt is its root cause (a lost TaskManager is preferred over the
+ * channel errors it causes). The restart strategy decides: restart (cancel every task, wait, take slots
+ * again — waiting for a replacement TaskManager if needed — and deploy a new attempt from the latest
+ * completed checkpoint) or fail the job. Restarts are full restarts: a keyBy makes a streaming job one
+ * failover region anyway.
  */
 import type { JobGraph, JobVertex } from "../graph/job-graph.js";
-import type { ChannelDescriptor, JmToTm, TaskDeployment } from "./control-protocol.js";
+import type { ChannelDescriptor, CheckpointAck, JmToTm, TaskDeployment } from "./control-protocol.js";
 import { partitionIdOf } from "./control-protocol.js";
-import type { JobDetail, JobState, JobSummary, SubmitJobRequest, TaskMetrics, TaskState, VertexDetail } from "./rest-types.js";
+import type { JobDetail, JobFailure, JobState, JobSummary, SubmitJobRequest, TaskMetrics, TaskState, VertexDetail } from "./rest-types.js";
 import { TERMINAL_JOB_STATES } from "./rest-types.js";
 import { aggregateVertexMetrics } from "../metrics/aggregate.js";
+import type { RestartStrategy } from "./restart-strategy.js";
+import type { CheckpointMetadata, TaskRestore } from "../state/snapshot-types.js";
+import { assignRestore } from "../state/restore-assignment.js";
 
 /** A slot given to the job: subtask i of every vertex runs in slot i. */
 export interface AssignedSlot {
@@ -27,35 +35,79 @@ interface Execution {
   failure: string | null;
 }
 
+/** A snapshot to start from. */
+export interface RestorePoint {
+  meta: CheckpointMetadata;
+  /** URL of its `_metadata`. */
+  metadataUrl: string;
+}
+
+/** What the JobMaster needs from checkpointing (the coordinator, adapted by the JobManager). */
+export interface JobCheckpointing {
+  /** Start periodic checkpoints (the job is RUNNING). */
+  start(): void;
+  /** Stop triggering (job ending or restarting). */
+  stop(): void;
+  /** Abort checkpoints in flight: their tasks are gone. */
+  abortAll(reason: string): void;
+  receiveAck(executionId: string, checkpointId: number, ack: CheckpointAck): void;
+  receiveDecline(executionId: string, checkpointId: number, reason: string): void;
+  /** The latest completed checkpoint, to restart from. */
+  latest(): RestorePoint | null;
+}
+
 export interface JobMasterDeps {
   send(tmId: string, msg: JmToTm): void;
   /** Called once when the job reaches a terminal state. */
   onTerminal(job: JobMaster): void;
+  /** Every task of a failed attempt ended: give back its slots and, after `delayMs`, find slots again and call `deploy`. */
+  onRestart(job: JobMaster, delayMs: number): void;
+  log(msg: string, fields?: Record<string, unknown>): void;
 }
 
 const TERMINAL_TASK: ReadonlySet<TaskState> = new Set(["FINISHED", "CANCELED", "FAILED"]);
 /** A TaskManager loss this soon after a task failure is taken as that failure's root cause. */
 const TM_LOSS_ROOT_CAUSE_WINDOW_MS = 2_000;
+const FAILURE_HISTORY = 20;
 
 export class JobMaster {
   state: JobState = "CREATED";
   readonly timestamps: Partial<Record<JobState, number>> = {};
-  failure: JobDetail["failure"] = null;
+  /** Root cause of the current (or last) failure. */
+  failure: JobFailure | null = null;
   private failureIsTmLoss = false;
-  private readonly executions = new Map<string, Execution>();
-  private readonly byVertex = new Map<string, Execution[]>();
+  private readonly failureHistory: JobDetail["failureHistory"] = [];
+  private executions = new Map<string, Execution>();
+  private byVertex = new Map<string, Execution[]>();
+  /** Restart attempt: 0 for the first deployment. */
+  private attempt = 0;
+  private restartPending = false;
+  /** Checkpointing, once the JobManager attached it (jobs without it restart from `initialRestore` or fresh). */
+  checkpointing: JobCheckpointing | null = null;
+  /** Where the current attempt's state came from. */
+  private restoredFrom: RestorePoint | null;
 
   constructor(
     readonly id: string,
     readonly request: Required<Pick<SubmitJobRequest, "module" | "args" | "parallelism">>,
     readonly graph: JobGraph,
     private readonly deps: JobMasterDeps,
+    private readonly restartStrategy: RestartStrategy,
+    /** A savepoint or checkpoint the job was submitted with. */
+    readonly initialRestore: RestorePoint | null = null,
   ) {
+    this.restoredFrom = initialRestore;
     this.transition("CREATED");
-    for (const v of graph.vertices) {
+    this.createExecutions();
+  }
+
+  private createExecutions(): void {
+    this.executions = new Map();
+    this.byVertex = new Map();
+    for (const v of this.graph.vertices) {
       const list: Execution[] = [];
       for (let i = 0; i < v.parallelism; i++) {
-        const ex: Execution = { id: `${id}.${v.id}.${i}.0`, vertex: v, subtask: i, attempt: 0, state: "CREATED", tmId: null, metrics: null, failure: null };
+        const ex: Execution = { id: `${this.id}.${v.id}.${i}.${this.attempt}`, vertex: v, subtask: i, attempt: this.attempt, state: "CREATED", tmId: null, metrics: null, failure: null };
         list.push(ex);
         this.executions.set(ex.id, ex);
       }
@@ -71,14 +123,23 @@ export class JobMaster {
     return TERMINAL_JOB_STATES.has(this.state);
   }
 
+  get restarts(): number {
+    return this.attempt;
+  }
+
   /** TaskManagers this job runs tasks on. */
   taskManagers(): Set<string> {
     return new Set([...this.executions.values()].flatMap((e) => (e.tmId ? [e.tmId] : [])));
   }
 
-  /** Place subtask i of every vertex in `slots[i]` and deploy everything. */
+  /** Executions of the current attempt, for checkpoint plans. */
+  currentExecutions(): readonly { id: string; vertex: JobVertex; subtask: number; state: TaskState; tmId: string | null }[] {
+    return [...this.executions.values()];
+  }
+
+  /** Place subtask i of every vertex in `slots[i]` and deploy everything (first start or a restart). */
   deploy(slots: AssignedSlot[]): void {
-    if (this.state !== "CREATED") return;
+    if (this.state !== "CREATED" && this.state !== "RESTARTING") return;
     for (const ex of this.executions.values()) {
       ex.tmId = slots[ex.subtask]!.tmId;
       ex.state = "SCHEDULED";
@@ -88,6 +149,7 @@ export class JobMaster {
       ex.state = "DEPLOYING";
       this.deps.send(ex.tmId!, { type: "deploy", task: this.deployment(ex, slots) });
     }
+    this.checkpointing?.start();
   }
 
   private deployment(ex: Execution, slots: AssignedSlot[]): TaskDeployment {
@@ -97,7 +159,7 @@ export class JobMaster {
       const forward = e.partitioner.kind === "forward";
       const producers = forward ? [ex.subtask] : Array.from({ length: producer.parallelism }, (_, i) => i);
       const channels: ChannelDescriptor[] = producers.map((p) => ({
-        partitionId: partitionIdOf(this.id, e.index, p, 0),
+        partitionId: partitionIdOf(this.id, e.index, p, this.attempt),
         subpartition: forward ? 0 : ex.subtask,
         producerTm: slots[p]!.tmId,
         producerAddress: slots[p]!.dataAddress,
@@ -108,7 +170,7 @@ export class JobMaster {
       const consumer = this.graph.vertices.find((u) => u.id === e.targetVertex)!;
       return {
         edgeIndex: e.index,
-        partitionId: partitionIdOf(this.id, e.index, ex.subtask, 0),
+        partitionId: partitionIdOf(this.id, e.index, ex.subtask, this.attempt),
         subpartitions: e.partitioner.kind === "forward" ? 1 : consumer.parallelism,
       };
     });
@@ -124,19 +186,32 @@ export class JobMaster {
       executionId: ex.id,
       inputs,
       outputs,
+      restore: this.restoreFor(v, ex.subtask),
     };
   }
 
-  /** A TaskManager reported a task state. Unknown executions (of ended jobs) are ignored. */
+  /** The state of every operator of a vertex's subtask, reassigned from the snapshot in force. */
+  private restoreFor(v: JobVertex, subtask: number): TaskRestore | null {
+    const from = this.restoredFrom;
+    if (!from) return null;
+    const operators: TaskRestore["operators"] = {};
+    for (const op of v.operators) {
+      const restored = assignRestore(from.meta, { uid: op.uid, parallelism: v.parallelism, maxParallelism: op.maxParallelism }, subtask);
+      if (restored) operators[op.uid] = restored;
+    }
+    return { checkpointId: from.meta.checkpointId, source: from.metadataUrl, operators };
+  }
+
+  /** A TaskManager reported a task state. Unknown executions (of ended jobs or attempts) are ignored. */
   onTaskState(executionId: string, state: TaskState, failure?: string): void {
     const ex = this.executions.get(executionId);
     if (!ex || TERMINAL_TASK.has(ex.state)) return;
     ex.state = state;
     if (state === "FAILED") {
       ex.failure = failure ?? "unknown failure";
-      this.failJob(ex.failure, ex.tmId, `${ex.vertex.name} (${ex.subtask + 1}/${ex.vertex.parallelism})`);
+      this.onFailure(ex.failure, ex.tmId, `${ex.vertex.name} (${ex.subtask + 1}/${ex.vertex.parallelism})`, false);
     }
-    this.checkCompletion();
+    this.checkProgress();
   }
 
   onMetrics(executionId: string, metrics: TaskMetrics): void {
@@ -144,7 +219,15 @@ export class JobMaster {
     if (ex) ex.metrics = metrics;
   }
 
-  /** A TaskManager died or went silent: its tasks are gone and the job fails, naming it. */
+  onCheckpointAck(executionId: string, checkpointId: number, ack: CheckpointAck): void {
+    if (this.executions.has(executionId)) this.checkpointing?.receiveAck(executionId, checkpointId, ack);
+  }
+
+  onCheckpointDecline(executionId: string, checkpointId: number, reason: string): void {
+    if (this.executions.has(executionId)) this.checkpointing?.receiveDecline(executionId, checkpointId, reason);
+  }
+
+  /** A TaskManager died or went silent: its tasks are gone. */
   onTaskManagerLost(tmId: string, description: string): void {
     const lost = [...this.executions.values()].filter((e) => e.tmId === tmId && !TERMINAL_TASK.has(e.state));
     if (lost.length === 0 && !this.taskManagers().has(tmId)) return;
@@ -152,39 +235,81 @@ export class JobMaster {
       ex.state = "FAILED";
       ex.failure = description;
     }
-    const recent = this.failure && Date.now() - this.failure.time < TM_LOSS_ROOT_CAUSE_WINDOW_MS;
-    if (!this.isTerminal && (!this.failure || (recent && !this.failureIsTmLoss))) {
-      this.failure = null;
-      this.failJob(description, tmId, null);
-      this.failureIsTmLoss = true;
-    }
-    this.checkCompletion();
+    if (lost.length > 0 || this.state === "RUNNING") this.onFailure(description, tmId, null, true);
+    this.checkProgress();
   }
 
   /** Cancel on user request: returns false when the job already ended. */
   cancel(): boolean {
     if (this.isTerminal) return false;
     if (this.state === "CANCELLING" || this.state === "FAILING") return true;
+    this.checkpointing?.stop();
+    this.checkpointing?.abortAll("the job is being canceled");
     this.transition("CANCELLING");
     this.cancelAll();
-    this.checkCompletion();
+    this.checkProgress();
     return true;
   }
 
-  /** The job could not start (not enough slots, ...). */
-  failBeforeStart(cause: string): void {
-    this.failJob(cause, null, null);
-    this.checkCompletion();
+  /** A failure of the whole job (not of one task), e.g. too many failed checkpoints. */
+  failGlobally(cause: string): void {
+    this.onFailure(cause, null, null, false);
+    this.checkProgress();
   }
 
-  private failJob(cause: string, tmId: string | null, task: string | null): void {
-    if (!this.failure && this.state !== "CANCELLING") {
-      this.failure = { cause, taskmanager: tmId, task, time: Date.now() };
-    }
-    if (this.state === "RUNNING" || this.state === "CREATED") {
+  /** The job could not get slots to start (or restart). */
+  onSlotsUnavailable(cause: string): void {
+    if (this.state === "CREATED") {
+      this.failure = { cause, taskmanager: null, task: null, time: Date.now() };
+      this.recordFailure(false);
       this.transition("FAILING");
       this.cancelAll();
+      this.checkProgress();
+    } else if (this.state === "RESTARTING") {
+      this.failure = null;
+      this.onFailure(cause, null, null, false);
+      this.checkProgress();
     }
+  }
+
+  /**
+   * Record a failure. The first of an attempt decides what happens (restart or fail); a TaskManager
+   * loss shortly after a task failure replaces it as root cause (the task failed because of it).
+   */
+  private onFailure(cause: string, tmId: string | null, task: string | null, isTmLoss: boolean): void {
+    if (this.state === "CANCELLING" || this.isTerminal) return;
+    if (this.failure && this.state !== "RUNNING" && this.state !== "CREATED") {
+      const recent = Date.now() - this.failure.time < TM_LOSS_ROOT_CAUSE_WINDOW_MS;
+      if (isTmLoss && recent && !this.failureIsTmLoss) {
+        Object.assign(this.failure, { cause, taskmanager: tmId, task });
+        Object.assign(this.failureHistory.at(-1) ?? {}, { cause, taskmanager: tmId, task });
+        this.failureIsTmLoss = true;
+      }
+      return;
+    }
+    this.failure = { cause, taskmanager: tmId, task, time: Date.now() };
+    this.failureIsTmLoss = isTmLoss;
+    this.checkpointing?.stop();
+    this.checkpointing?.abortAll(`the job failed: ${cause}`);
+    const decision = this.restartStrategy.onFailure(Date.now());
+    if (decision.restart) {
+      this.recordFailure(true);
+      this.restartPending = true;
+      this.restartDelay = decision.delayMs;
+      this.transition("RESTARTING");
+      this.deps.log("job restarting", { jobId: this.id, cause, delayMs: decision.delayMs, attempt: this.attempt + 1 });
+    } else {
+      this.recordFailure(false);
+      if (this.restartStrategy.description !== "none") this.failure.cause += ` (${decision.reason})`;
+      this.transition("FAILING");
+    }
+    this.cancelAll();
+  }
+  private restartDelay = 0;
+
+  private recordFailure(restarted: boolean): void {
+    this.failureHistory.push({ ...this.failure!, restarted, restoredCheckpoint: null });
+    if (this.failureHistory.length > FAILURE_HISTORY) this.failureHistory.shift();
   }
 
   private cancelAll(): void {
@@ -199,15 +324,35 @@ export class JobMaster {
     }
   }
 
-  private checkCompletion(): void {
+  /** Once every task of the attempt ended: finish, fail, or start the restart. */
+  private checkProgress(): void {
     if (this.isTerminal) return;
     const all = [...this.executions.values()];
     if (!all.every((e) => TERMINAL_TASK.has(e.state))) return;
+    if (this.state === "RESTARTING") {
+      if (!this.restartPending) return;
+      this.restartPending = false;
+      this.prepareRestart();
+      this.deps.onRestart(this, this.restartDelay);
+      return;
+    }
     if (this.state === "FAILING") this.transition("FAILED");
     else if (this.state === "CANCELLING") this.transition("CANCELED");
     else if (all.every((e) => e.state === "FINISHED")) this.transition("FINISHED");
     else this.transition("FAILED");
+    this.checkpointing?.stop();
     this.deps.onTerminal(this);
+  }
+
+  /** New executions for the next attempt, restoring the latest completed checkpoint. */
+  private prepareRestart(): void {
+    this.attempt++;
+    const latest = this.checkpointing?.latest() ?? null;
+    if (latest) this.restoredFrom = latest;
+    const last = this.failureHistory.at(-1);
+    if (last) last.restoredCheckpoint = this.restoredFrom?.meta.checkpointId ?? null;
+    this.failureIsTmLoss = false;
+    this.createExecutions();
   }
 
   private transition(state: JobState): void {
@@ -231,6 +376,10 @@ export class JobMaster {
       edges: this.graph.edges.map((e) => ({ source: e.sourceVertex, target: e.targetVertex, partitioner: e.partitioner.kind })),
       failure: this.failure,
       timestamps: { ...this.timestamps },
+      restarts: this.attempt,
+      failureHistory: this.failureHistory.map((f) => ({ ...f })),
+      restartStrategy: this.restartStrategy.description,
+      restoredFrom: this.restoredFrom ? { checkpointId: this.restoredFrom.meta.checkpointId, path: this.restoredFrom.metadataUrl } : null,
     };
   }
 

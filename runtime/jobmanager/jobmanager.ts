@@ -10,11 +10,21 @@ import { describeError, WeirError } from "../common/errors.js";
 import type { RuntimeConfig } from "../config/options.js";
 import { loadJob } from "../graph/job-module.js";
 import type { JmToTm, TmToJm } from "./control-protocol.js";
-import { JobMaster } from "./job-master.js";
+import { JobMaster, type RestorePoint } from "./job-master.js";
+import { CheckpointCoordinator } from "./checkpoint-coordinator.js";
+import { createRestartStrategy } from "./restart-strategy.js";
+import type { TriggerOutcome } from "./rest-server.js";
+import type { CheckpointingOverview, SavepointInfo, StopJobRequest, TriggerSavepointRequest } from "./rest-types.js";
+import { snapshotStoreFor } from "./snapshot-store.js";
+import type { JobGraph } from "../graph/job-graph.js";
+import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
+import { readMetadata, verifyStateFiles } from "../state/storage/metadata.js";
+import { assignRestore, checkStateMatches } from "../state/restore-assignment.js";
 import { ResourceManager } from "./resource-manager.js";
 import type { ClusterOverview, JobDetail, JobSummary, SubmitJobRequest, SubmitJobResponse, TaskManagerInfo } from "./rest-types.js";
 import { startRestServer, type JobManagerApi } from "./rest-server.js";
 import { createMetricsRegistry } from "../metrics/otel.js";
+import { registerCheckpointMetrics, type CheckpointMetricsSource } from "../metrics/checkpoint-metrics.js";
 import type { Meter } from "@opentelemetry/api";
 import { VERSION } from "../common/version.js";
 
@@ -37,6 +47,7 @@ export interface RunningJobManager {
 export class JobManager implements JobManagerApi {
   private readonly rm = new ResourceManager();
   private readonly jobs = new Map<string, JobMaster>();
+  private readonly coordinators = new Map<string, CheckpointCoordinator>();
   private readonly sockets = new Map<string, JsonSocket<TmToJm, JmToTm>>();
   private readonly waitingForSlots: { job: JobMaster; timer: ReturnType<typeof setTimeout> }[] = [];
 
@@ -76,15 +87,113 @@ export class JobManager implements JobManagerApi {
   async submitJob(req: SubmitJobRequest): Promise<SubmitJobResponse> {
     const request = { module: req.module, args: req.args ?? [], parallelism: req.parallelism ?? 1 };
     const { jobGraph } = await loadJob({ ...request, name: req.name });
+    // A snapshot to start from is checked completely before anything is deployed.
+    const initialRestore = req.savepointPath ? await this.loadRestorePoint(req.savepointPath, jobGraph, req.allowNonRestoredState ?? false) : null;
     const id = randomBytes(16).toString("hex");
-    const job = new JobMaster(id, request, jobGraph, {
-      send: (tmId, msg) => this.sockets.get(tmId)?.send(msg),
-      onTerminal: (j) => this.onJobTerminal(j),
-    });
+    const job = new JobMaster(
+      id,
+      request,
+      jobGraph,
+      {
+        send: (tmId, msg) => this.sockets.get(tmId)?.send(msg),
+        onTerminal: (j) => this.onJobTerminal(j),
+        onRestart: (j, delayMs) => this.restartLater(j, delayMs),
+        log: (msg, fields) => this.log.warn(fields ?? {}, msg),
+      },
+      createRestartStrategy(this.config),
+      initialRestore,
+    );
+    this.attachCheckpointing(job, initialRestore);
     this.jobs.set(id, job);
     this.log.info({ jobId: id, name: job.name, slots: jobGraph.slotsRequired }, "job submitted");
     if (!this.tryDeploy(job)) this.waitForSlots(job);
     return { jobId: id };
+  }
+
+  /** Read, verify and match a savepoint or checkpoint against the job; throws a WeirError saying what is wrong. */
+  private async loadRestorePoint(path: string, graph: JobGraph, allowNonRestoredState: boolean): Promise<RestorePoint> {
+    const storage = storageFor(path, this.config);
+    const { meta, metadataUrl } = await readMetadata(storage, path);
+    await verifyStateFiles(storage, meta);
+    const operators = graph.vertices.flatMap((v) => v.operators.map((o) => ({ uid: o.uid, name: o.node.name })));
+    checkStateMatches(meta, operators, allowNonRestoredState);
+    // Surfaces a changed max parallelism now rather than in every task.
+    for (const v of graph.vertices) for (const o of v.operators) assignRestore(meta, { uid: o.uid, parallelism: v.parallelism, maxParallelism: o.maxParallelism }, 0);
+    this.log.info({ path: metadataUrl, checkpointId: meta.checkpointId, kind: meta.kind }, "job restores from a snapshot");
+    return { meta, metadataUrl };
+  }
+
+  /** The job's checkpoint coordinator, wired to its tasks and to checkpoint storage. */
+  private attachCheckpointing(job: JobMaster, restored: RestorePoint | null): void {
+    const store = snapshotStoreFor(job.id, this.config, this.log);
+    if (restored) store.addRestored(restored);
+    const execTm = (executionId: string) => job.currentExecutions().find((e) => e.id === executionId)?.tmId ?? null;
+    const byTm = (executionIds: string[]) => {
+      const groups = new Map<string, string[]>();
+      for (const id of executionIds) {
+        const tm = execTm(id);
+        if (tm) groups.set(tm, [...(groups.get(tm) ?? []), id]);
+      }
+      return groups;
+    };
+    const coordinator = new CheckpointCoordinator({
+      jobId: job.id,
+      jobName: job.name,
+      config: this.config,
+      store,
+      log: this.log.child({ jobId: job.id }),
+      ...(restored ? { initialCheckpointId: restored.meta.checkpointId } : {}),
+      plan: () => checkpointPlan(job),
+      trigger: (executionId, trigger) => {
+        const tm = execTm(executionId);
+        if (tm) this.sockets.get(tm)?.send({ type: "triggerCheckpoint", executionId, trigger });
+      },
+      notifyComplete: (executionIds, checkpointId) => {
+        for (const [tm, ids] of byTm(executionIds)) this.sockets.get(tm)?.send({ type: "checkpointComplete", executionIds: ids, checkpointId });
+      },
+      notifyAborted: (executionIds, checkpointId, reason) => {
+        for (const [tm, ids] of byTm(executionIds)) this.sockets.get(tm)?.send({ type: "checkpointAborted", executionIds: ids, checkpointId, reason });
+      },
+      failJob: (reason) => job.failGlobally(reason),
+    });
+    if (restored) {
+      coordinator.recordRestore({ id: restored.meta.checkpointId, kind: restored.meta.kind, externalPath: parentUrl(restored.metadataUrl), restoreTimestamp: Date.now() });
+    }
+    this.coordinators.set(job.id, coordinator);
+    job.checkpointing = {
+      start: () => coordinator.start(),
+      stop: () => coordinator.stop(),
+      abortAll: (reason) => coordinator.abortAll(reason),
+      receiveAck: (executionId, checkpointId, ack) => coordinator.receiveAck(executionId, checkpointId, ack),
+      receiveDecline: (executionId, checkpointId, reason) => coordinator.receiveDecline(executionId, checkpointId, reason),
+      latest: () => coordinator.latestCompleted(),
+    };
+  }
+
+  checkpoints(id: string): CheckpointingOverview | undefined {
+    return this.coordinators.get(id)?.overview();
+  }
+
+  triggerSavepoint(id: string, req: TriggerSavepointRequest): TriggerOutcome {
+    return this.startSavepoint(id, req.targetDirectory, undefined);
+  }
+
+  stopJob(id: string, req: StopJobRequest): TriggerOutcome {
+    return this.startSavepoint(id, req.targetDirectory, { drain: req.drain ?? false });
+  }
+
+  private startSavepoint(id: string, targetDir: string | undefined, stop: { drain: boolean } | undefined): TriggerOutcome {
+    const job = this.jobs.get(id);
+    const coordinator = this.coordinators.get(id);
+    if (!job || !coordinator) return "not-found";
+    if (job.isTerminal) return "terminal";
+    const triggerId = coordinator.triggerSavepoint({ ...(targetDir ? { targetDir } : {}), ...(stop ? { stop } : {}) });
+    this.log.info({ jobId: id, triggerId, stop }, stop ? "stop-with-savepoint triggered" : "savepoint triggered");
+    return { triggerId };
+  }
+
+  savepointStatus(id: string, triggerId: string): SavepointInfo | undefined {
+    return this.coordinators.get(id)?.savepointStatus(triggerId);
   }
 
   cancelJob(id: string): "canceling" | "not-found" | "terminal" {
@@ -93,6 +202,11 @@ export class JobManager implements JobManagerApi {
     if (!job.cancel()) return "terminal";
     this.log.info({ jobId: id }, "job canceling");
     return "canceling";
+  }
+
+  /** Per-job checkpoint and restart series on the JobManager's /metrics. */
+  checkpointMetricsSource(): CheckpointMetricsSource {
+    return () => [...this.jobs.values()].filter((j) => !j.isTerminal).map((j) => ({ id: j.id, name: j.name, coordinator: this.coordinators.get(j.id) ?? null, restarts: j.restarts }));
   }
 
   /** Cluster-level gauges on the JobManager's /metrics. */
@@ -119,7 +233,7 @@ export class JobManager implements JobManagerApi {
     const ms = this.config["slot.request.timeout"];
     const timer = setTimeout(() => {
       this.removeWaiting(job);
-      job.failBeforeStart(
+      job.onSlotsUnavailable(
         new WeirError(
           "WEIR_E_NOT_ENOUGH_SLOTS",
           `job needs ${job.graph.slotsRequired} slots but only ${this.rm.freeSlots} of ${this.rm.totalSlots} were free after waiting ${ms} ms; start more TaskManagers or lower the parallelism`,
@@ -140,7 +254,24 @@ export class JobManager implements JobManagerApi {
     }
   }
 
+  /** After a failed attempt ended: give its slots back, wait, then deploy the next attempt (waiting for slots as needed). */
+  private restartLater(job: JobMaster, delayMs: number): void {
+    this.rm.release(job.id);
+    this.retryWaiting();
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(job.id);
+      if (job.state !== "RESTARTING") return;
+      if (!this.tryDeploy(job)) this.waitForSlots(job);
+    }, delayMs);
+    this.restartTimers.set(job.id, timer);
+  }
+  private readonly restartTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
   private onJobTerminal(job: JobMaster): void {
+    // Statistics stay readable over REST; the coordinator itself has nothing left to do.
+    this.coordinators.get(job.id)?.stop();
+    clearTimeout(this.restartTimers.get(job.id));
+    this.restartTimers.delete(job.id);
     this.removeWaiting(job);
     this.rm.release(job.id);
     this.log.info({ jobId: job.id, state: job.state, failure: job.failure?.cause }, "job ended");
@@ -188,6 +319,10 @@ export class JobManager implements JobManagerApi {
       for (const t of msg.tasks) this.jobOf(t.executionId)?.onMetrics(t.executionId, t.metrics);
     } else if (msg.type === "taskState") {
       this.jobOf(msg.executionId)?.onTaskState(msg.executionId, msg.state, msg.failure);
+    } else if (msg.type === "ackCheckpoint") {
+      this.jobOf(msg.executionId)?.onCheckpointAck(msg.executionId, msg.checkpointId, msg.ack);
+    } else if (msg.type === "declineCheckpoint") {
+      this.jobOf(msg.executionId)?.onCheckpointDecline(msg.executionId, msg.checkpointId, msg.reason);
     }
   }
 
@@ -226,6 +361,7 @@ export async function startJobManager(opts: JobManagerOptions): Promise<RunningJ
   const addr = server.address() as { port: number };
   const metrics = createMetricsRegistry("weir-jobmanager");
   jm.registerGauges(metrics.meter);
+  registerCheckpointMetrics(metrics, jm.checkpointMetricsSource());
   const rest = await startRestServer(jm, { host: opts.host, port: opts.restPort, metricsHandler: metrics.handler, logger: opts.logger });
   const hb = setInterval(() => jm.checkHeartbeats(), Math.max(100, opts.config["heartbeat.interval"]));
   hb.unref();
@@ -238,5 +374,24 @@ export async function startJobManager(opts: JobManagerOptions): Promise<RunningJ
       await rest.close();
       await metrics.shutdown();
     },
+  };
+}
+
+/** Trigger the sources, wait for every task; or say why not (a task is not running). */
+function checkpointPlan(job: JobMaster) {
+  const executions = job.currentExecutions();
+  const notRunning = executions.find((e) => e.state !== "RUNNING");
+  if (job.state !== "RUNNING" || notRunning) {
+    return `not all tasks are running (job ${job.state}${notRunning ? `, ${notRunning.vertex.name} (${notRunning.subtask + 1}/${notRunning.vertex.parallelism}) is ${notRunning.state}` : ""})`;
+  }
+  return {
+    trigger: executions.filter((e) => e.vertex.inputs.length === 0).map((e) => e.id),
+    ackFrom: executions.map((e) => ({ executionId: e.id, vertexId: e.vertex.id, subtask: e.subtask })),
+    vertices: job.graph.vertices.map((v) => ({
+      id: v.id,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism,
+      operators: v.operators.map((o) => ({ uid: o.uid, name: o.node.name })),
+    })),
   };
 }

@@ -10,14 +10,18 @@
  */
 import {
   TERMINAL_JOB_STATES,
+  type CheckpointingOverview,
   type ClusterOverview,
   type ErrorResponse,
   type JobDetail,
   type JobState,
   type JobSummary,
+  type SavepointInfo,
+  type StopJobRequest,
   type SubmitJobRequest,
   type SubmitJobResponse,
   type TaskManagerInfo,
+  type TriggerResponse,
 } from "./rest-types.js";
 
 /** A failed REST call. `status` is the HTTP status, or 0 when no response arrived. */
@@ -46,6 +50,19 @@ export class JobStateError extends Error {
   ) {
     super(message);
     this.name = "JobStateError";
+  }
+}
+
+/** A savepoint that failed, or was not done when the wait timed out (`status` IN_PROGRESS). */
+export class SavepointError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly triggerId: string,
+    readonly status: SavepointInfo["status"],
+    message: string,
+  ) {
+    super(message);
+    this.name = "SavepointError";
   }
 }
 
@@ -105,6 +122,50 @@ export class RestClient {
     await this.request("POST", `/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** GET /jobs/:id/checkpoints; a RestError with status 404 for an unknown job. */
+  checkpoints(id: string): Promise<CheckpointingOverview> {
+    return this.request("GET", `/jobs/${encodeURIComponent(id)}/checkpoints`);
+  }
+
+  /**
+   * POST /jobs/:id/savepoints: start a savepoint under `targetDirectory` (default: the JobManager's
+   * `state.savepoints.dir`; 400 WEIR_E_CONFIG when neither is set). Poll with `waitForSavepoint`.
+   */
+  triggerSavepoint(id: string, targetDirectory?: string): Promise<TriggerResponse> {
+    const body = targetDirectory === undefined ? {} : { targetDirectory };
+    return this.request("POST", `/jobs/${encodeURIComponent(id)}/savepoints`, body);
+  }
+
+  /** GET /jobs/:id/savepoints/:triggerId (also for stop-with-savepoint); 404 for an unknown job or trigger. */
+  savepointStatus(id: string, triggerId: string): Promise<SavepointInfo> {
+    return this.request("GET", `/jobs/${encodeURIComponent(id)}/savepoints/${encodeURIComponent(triggerId)}`);
+  }
+
+  /** POST /jobs/:id/stop: stop-with-savepoint; the job finishes once the savepoint completes. */
+  stopWithSavepoint(id: string, opts: { dir?: string; drain?: boolean } = {}): Promise<TriggerResponse> {
+    const body: StopJobRequest = {};
+    if (opts.dir !== undefined) body.targetDirectory = opts.dir;
+    if (opts.drain !== undefined) body.drain = opts.drain;
+    return this.request("POST", `/jobs/${encodeURIComponent(id)}/stop`, body);
+  }
+
+  /**
+   * Poll a savepoint's status until it is done and return its location. Throws a SavepointError when
+   * it fails (with the reason) or is still in progress after `timeoutMs`.
+   */
+  async waitForSavepoint(id: string, triggerId: string, timeoutMs = 600_000, pollMs = 200): Promise<string> {
+    const info = await poll(() => this.savepointStatus(id, triggerId), (i) => i.status !== "IN_PROGRESS", {
+      timeoutMs,
+      pollMs,
+    });
+    if (info.status === "COMPLETED") return info.location ?? "";
+    const message =
+      info.status === "FAILED"
+        ? `savepoint ${triggerId} of job "${id}" failed: ${info.failure ?? "(no reason given)"}`
+        : `savepoint ${triggerId} of job "${id}" is still in progress after ${timeoutMs} ms`;
+    throw new SavepointError(id, triggerId, info.status, message);
+  }
+
   /**
    * Poll `GET /jobs/:id` until the job is in one of `states` and return its detail. Throws a
    * JobStateError when the job ends in a terminal state not awaited (with its failure cause) or when
@@ -112,17 +173,12 @@ export class RestClient {
    */
   async waitForJobState(id: string, states: readonly JobState[], opts: WaitOptions = {}): Promise<JobDetail> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const detail = await this.jobDetail(id);
-      if (states.includes(detail.state)) return detail;
-      if (TERMINAL_JOB_STATES.has(detail.state)) throw endedError(id, states, detail);
-      if (Date.now() >= deadline) {
-        const message = `job "${id}" is still ${detail.state} after ${timeoutMs} ms; waited for ${states.join(" or ")}`;
-        throw new JobStateError(id, detail.state, message);
-      }
-      await sleep(Math.min(opts.pollMs ?? 200, Math.max(0, deadline - Date.now())));
-    }
+    const done = (d: JobDetail) => states.includes(d.state) || TERMINAL_JOB_STATES.has(d.state);
+    const detail = await poll(() => this.jobDetail(id), done, { timeoutMs, pollMs: opts.pollMs ?? 200 });
+    if (states.includes(detail.state)) return detail;
+    if (TERMINAL_JOB_STATES.has(detail.state)) throw endedError(id, states, detail);
+    const message = `job "${id}" is still ${detail.state} after ${timeoutMs} ms; waited for ${states.join(" or ")}`;
+    throw new JobStateError(id, detail.state, message);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -186,6 +242,16 @@ function networkReason(err: unknown, timeoutMs: number): string {
   }
   const cause = err instanceof Error ? (err.cause as { message?: string } | undefined) : undefined;
   return cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** Read until `done` holds or `timeoutMs` passes; returns the last value read either way. */
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, o: Required<WaitOptions>): Promise<T> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() >= deadline) return value;
+    await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())));
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -20,14 +20,22 @@ import Fastify, {
 import { WeirError, type WeirErrorCode } from "../common/errors.js";
 import type { Logger } from "../common/logging.js";
 import type {
+  CheckpointingOverview,
   ClusterOverview,
   ErrorResponse,
   JobDetail,
   JobSummary,
+  SavepointInfo,
+  StopJobRequest,
   SubmitJobRequest,
   SubmitJobResponse,
   TaskManagerInfo,
+  TriggerResponse,
+  TriggerSavepointRequest,
 } from "./rest-types.js";
+
+/** Outcome of starting a savepoint: its trigger id, or why there is no job to take it. */
+export type TriggerOutcome = TriggerResponse | "not-found" | "terminal";
 
 /** What the REST server needs from the JobManager. Synchronous reads must be cheap (in-memory state). */
 export interface JobManagerApi {
@@ -39,6 +47,17 @@ export interface JobManagerApi {
   submitJob(req: SubmitJobRequest): Promise<SubmitJobResponse>;
   /** "canceling" when cancellation started (or was already under way). */
   cancelJob(id: string): "canceling" | "not-found" | "terminal";
+  /** Checkpoint statistics; undefined for an unknown job. */
+  checkpoints(id: string): CheckpointingOverview | undefined;
+  /**
+   * Start a savepoint (it runs after a checkpoint in progress). Throws a WeirError (answered with 400
+   * and its code) for a bad request, e.g. WEIR_E_CONFIG when there is no target directory.
+   */
+  triggerSavepoint(id: string, req: TriggerSavepointRequest): TriggerOutcome;
+  /** Status of a savepoint or stop-with-savepoint; undefined for an unknown job or trigger id. */
+  savepointStatus(id: string, triggerId: string): SavepointInfo | undefined;
+  /** Stop-with-savepoint: the job finishes once the savepoint completes. Throws like `triggerSavepoint`. */
+  stopJob(id: string, req: StopJobRequest): TriggerOutcome;
 }
 
 /** Options of `startRestServer`. */
@@ -77,6 +96,8 @@ export const SUBMIT_JOB_SCHEMA = {
     args: { type: "array", items: { type: "string" } },
     parallelism: { type: "integer", minimum: 1, maximum: 32768 },
     name: { type: "string" },
+    savepointPath: { type: "string", minLength: 1 },
+    allowNonRestoredState: { type: "boolean" },
   },
 } as const;
 
@@ -89,6 +110,26 @@ const ID_PARAMS_SCHEMA = {
   type: "object",
   required: ["id"],
   properties: { id: { type: "string", minLength: 1 } },
+} as const;
+
+const TRIGGER_PARAMS_SCHEMA = {
+  type: "object",
+  required: ["id", "triggerId"],
+  properties: { id: { type: "string", minLength: 1 }, triggerId: { type: "string", minLength: 1 } },
+} as const;
+
+/** JSON schema of `POST /jobs/:id/savepoints` bodies (`TriggerSavepointRequest`); the body may be absent. */
+export const SAVEPOINT_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: { targetDirectory: { type: "string", minLength: 1 } },
+} as const;
+
+/** JSON schema of `POST /jobs/:id/stop` bodies (`StopJobRequest`); the body may be absent. */
+export const STOP_JOB_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: { targetDirectory: { type: "string", minLength: 1 }, drain: { type: "boolean" } },
 } as const;
 
 type IdParams = { Params: { id: string } };
@@ -140,7 +181,48 @@ function registerRoutes(app: FastifyInstance, api: JobManagerApi, opts: RestServ
   app.post<IdParams>("/jobs/:id/cancel", { schema: { params: ID_PARAMS_SCHEMA } }, cancel);
   const patchSchema = { params: ID_PARAMS_SCHEMA, querystring: CANCEL_QUERY_SCHEMA };
   app.patch<IdParams>("/jobs/:id", { schema: patchSchema }, cancel); // Flink: PATCH /jobs/:jobid?mode=cancel
+  registerCheckpointRoutes(app, api);
   if (opts.metricsHandler) registerMetrics(app, opts.metricsHandler);
+}
+
+/** Checkpoint statistics, savepoints and stop-with-savepoint (Flink's routes, camelCase bodies). */
+function registerCheckpointRoutes(app: FastifyInstance, api: JobManagerApi): void {
+  app.get<IdParams>("/jobs/:id/checkpoints", { schema: { params: ID_PARAMS_SCHEMA } }, async (req, reply) => {
+    const overview = api.checkpoints(req.params.id);
+    return overview ?? reply.code(404).send(jobNotFound(req.params.id));
+  });
+  const savepointRoute = { schema: { params: ID_PARAMS_SCHEMA, body: SAVEPOINT_SCHEMA }, preValidation: emptyBodyAsObject };
+  app.post<IdParams & { Body: TriggerSavepointRequest }>("/jobs/:id/savepoints", savepointRoute, async (req, reply) => {
+    const outcome = api.triggerSavepoint(req.params.id, req.body);
+    return sendTrigger(api, req.params.id, "take a savepoint", outcome, reply);
+  });
+  const stopRoute = { schema: { params: ID_PARAMS_SCHEMA, body: STOP_JOB_SCHEMA }, preValidation: emptyBodyAsObject };
+  app.post<IdParams & { Body: StopJobRequest }>("/jobs/:id/stop", stopRoute, async (req, reply) => {
+    const outcome = api.stopJob(req.params.id, req.body);
+    return sendTrigger(api, req.params.id, "be stopped", outcome, reply);
+  });
+  type StatusRoute = { Params: { id: string; triggerId: string } };
+  const statusSchema = { params: TRIGGER_PARAMS_SCHEMA };
+  app.get<StatusRoute>("/jobs/:id/savepoints/:triggerId", { schema: statusSchema }, async (req, reply) => {
+    const { id, triggerId } = req.params;
+    const info = api.savepointStatus(id, triggerId);
+    if (info) return info;
+    if (!api.jobDetail(id)) return reply.code(404).send(jobNotFound(id));
+    const message = `job "${id}" has no savepoint with trigger id "${triggerId}"`;
+    return reply.code(404).send(errorBody(message, REST_ERROR_CODES.notFound));
+  });
+}
+
+/** A POST without a body (`curl -X POST .../savepoints`) means "all defaults", as in Flink. */
+async function emptyBodyAsObject(req: FastifyRequest): Promise<void> {
+  req.body ??= {};
+}
+
+/** 202 with the trigger id, 404 for an unknown job, 409 when the job already ended. */
+function sendTrigger(api: JobManagerApi, id: string, action: string, outcome: TriggerOutcome, reply: FastifyReply) {
+  if (outcome === "not-found") return reply.code(404).send(jobNotFound(id));
+  if (outcome === "terminal") return reply.code(409).send(alreadyEnded(api, id, action));
+  return reply.code(202).send(outcome);
 }
 
 function registerMetrics(app: FastifyInstance, handler: NonNullable<RestServerOptions["metricsHandler"]>): void {
@@ -155,9 +237,13 @@ function cancelJob(api: JobManagerApi, id: string, reply: FastifyReply): Fastify
   const outcome = api.cancelJob(id);
   if (outcome === "canceling") return reply.code(202).send({});
   if (outcome === "not-found") return reply.code(404).send(jobNotFound(id));
+  return reply.code(409).send(alreadyEnded(api, id, "be canceled"));
+}
+
+/** E.g. `job "abc" cannot be canceled: it is already FINISHED` (action "be canceled"). */
+function alreadyEnded(api: JobManagerApi, id: string, action: string): ErrorResponse {
   const state = api.jobDetail(id)?.state ?? "in a terminal state";
-  const message = `job "${id}" cannot be canceled: it is already ${state}`;
-  return reply.code(409).send(errorBody(message, REST_ERROR_CODES.terminal));
+  return errorBody(`job "${id}" cannot ${action}: it is already ${state}`, REST_ERROR_CODES.terminal);
 }
 
 function jobNotFound(id: string): ErrorResponse {

@@ -3,7 +3,7 @@
  * `weir` CLI and (later) the Kubernetes operator. Documented for users in README ("REST API").
  */
 
-export type JobState = "CREATED" | "RUNNING" | "FAILING" | "FAILED" | "CANCELLING" | "CANCELED" | "FINISHED";
+export type JobState = "CREATED" | "RUNNING" | "RESTARTING" | "FAILING" | "FAILED" | "CANCELLING" | "CANCELED" | "FINISHED";
 export type TaskState =
   | "CREATED"
   | "SCHEDULED"
@@ -25,6 +25,10 @@ export interface SubmitJobRequest {
   parallelism?: number;
   /** Overrides the job name the module sets. */
   name?: string;
+  /** Start from this savepoint or retained checkpoint (its `_metadata` or directory; file:// or s3://). */
+  savepointPath?: string;
+  /** Skip state of operators (uids) the job no longer has instead of refusing the restore. */
+  allowNonRestoredState?: boolean;
 }
 
 export interface SubmitJobResponse {
@@ -123,13 +127,106 @@ export interface JobDetail extends JobSummary {
   vertices: VertexDetail[];
   edges: JobEdgeInfo[];
   /** Root cause of a failed job, naming the task and TaskManager where it began. */
-  failure: { cause: string; taskmanager: string | null; task: string | null; time: number } | null;
+  failure: JobFailure | null;
   /** Time of each state change. */
   timestamps: Partial<Record<JobState, number>>;
+  /** How often the job restarted from a checkpoint after a failure. */
+  restarts: number;
+  /** Root cause of every failure that led to a restart (or to the end), oldest first (the last 20). */
+  failureHistory: (JobFailure & { restarted: boolean; restoredCheckpoint: number | null })[];
+  /** The restart strategy in force, e.g. "fixed-delay(attempts=3, delay=1000ms)". */
+  restartStrategy: string;
+  /** The checkpoint or savepoint the current attempt started from, if any. */
+  restoredFrom: { checkpointId: number; path: string } | null;
+}
+
+export interface JobFailure {
+  cause: string;
+  taskmanager: string | null;
+  task: string | null;
+  time: number;
 }
 
 /** Error body of every non-2xx response. */
 export interface ErrorResponse {
   error: string;
   code?: string;
+}
+
+// ---- checkpoints and savepoints ----------------------------------------------------------------
+
+export type CheckpointStatus = "IN_PROGRESS" | "COMPLETED" | "FAILED";
+
+/** One checkpoint or savepoint (entries of `CheckpointingOverview`). Times are epoch ms, sizes bytes. */
+export interface CheckpointStats {
+  id: number;
+  kind: "checkpoint" | "savepoint";
+  status: CheckpointStatus;
+  triggerTimestamp: number;
+  /** When the last task acknowledged; null before the first ack. */
+  latestAckTimestamp: number | null;
+  /** Trigger to completion or failure; for one in progress, trigger to now. */
+  endToEndDuration: number;
+  /** Sum of the bytes the tasks reported writing. */
+  stateSize: number;
+  /** Longest barrier alignment of any task. */
+  alignmentMs: number;
+  /** Tasks that acknowledged, of `total` expected. */
+  acknowledged: number;
+  total: number;
+  /** Why it failed (FAILED only). */
+  failure?: string;
+  /** Directory holding its `_metadata` (COMPLETED only). */
+  externalPath?: string;
+}
+
+/** The checkpoint or savepoint a job was last restored from. */
+export interface RestoredCheckpointInfo {
+  id: number;
+  kind: "checkpoint" | "savepoint";
+  /** Directory holding its `_metadata`. */
+  externalPath: string;
+  restoreTimestamp: number;
+}
+
+/** GET /jobs/:id/checkpoints (Flink's shape, camelCase). */
+export interface CheckpointingOverview {
+  /** Savepoints count as checkpoints here, as in Flink. `restored`: restores since the job was submitted. */
+  counts: { completed: number; failed: number; inProgress: number; restored: number; total: number };
+  latest: {
+    /** The latest completed checkpoint (not savepoint). */
+    completed: CheckpointStats | null;
+    savepoint: CheckpointStats | null;
+    failed: CheckpointStats | null;
+    restored: RestoredCheckpointInfo | null;
+  };
+  /** The latest checkpoints and savepoints, newest first (at most 20). */
+  history: CheckpointStats[];
+}
+
+/** POST /jobs/:id/savepoints */
+export interface TriggerSavepointRequest {
+  /** Directory the savepoint goes under (file:// or s3:// URL); default `state.savepoints.dir`. */
+  targetDirectory?: string;
+}
+
+/** POST /jobs/:id/stop: stop-with-savepoint; the job finishes once the savepoint is complete. */
+export interface StopJobRequest {
+  targetDirectory?: string;
+  /** Emit MAX_WATERMARK before the savepoint, firing all event-time timers (Flink's --drain). */
+  drain?: boolean;
+}
+
+/** 202 answer of POST /jobs/:id/savepoints and POST /jobs/:id/stop. */
+export interface TriggerResponse {
+  triggerId: string;
+}
+
+/** GET /jobs/:id/savepoints/:triggerId */
+export interface SavepointInfo {
+  status: CheckpointStatus;
+  /** Directory holding the savepoint's `_metadata` (COMPLETED only): what to restore from. */
+  location?: string;
+  /** Why it failed (FAILED only). */
+  failure?: string;
 }

@@ -9,7 +9,10 @@
  *   - `poll()` throws the first channel error (a WeirError naming the channel and, for remote ones,
  *     the TaskManager address); `onAvailable` also fires on error so a waiting task wakes up;
  *   - an end-of-partition element comes out of `poll()` like any other, after which the channel is
- *     finished; `isFinished()` says all are.
+ *     finished; `isFinished()` says all are;
+ *   - a checkpoint barrier blocks its channel as it comes out of `poll()`: nothing more is read from
+ *     that channel (its data waits upstream, holding credits) until the task calls `unblock`/`unblockAll`
+ *     once the barrier is aligned, or discarded.
  */
 import type { StreamElement } from "../common/elements.js";
 import type { WeirError } from "../common/errors.js";
@@ -37,6 +40,7 @@ export class InputGate {
   private readonly inputs: Int32Array;
   private readonly finished: Uint8Array;
   private readonly queued: Uint8Array;
+  private readonly blocked: Uint8Array;
   /** Ring of indexes of channels that may have data; never holds an index twice, so it never grows. */
   private readonly ring: Int32Array;
   private ringHead = 0;
@@ -52,6 +56,7 @@ export class InputGate {
     this.inputs = Int32Array.from(channels, (c) => c.input);
     this.finished = new Uint8Array(channels.length);
     this.queued = new Uint8Array(channels.length);
+    this.blocked = new Uint8Array(channels.length);
     this.ring = new Int32Array(channels.length);
   }
 
@@ -90,10 +95,29 @@ export class InputGate {
         continue;
       }
       if (element.kind === "end") this.channelFinished(index);
-      else this.enqueue(index); // more may follow; an empty poll later drops it
+      else if (element.kind === "barrier") {
+        this.queued[index] = 0;
+        this.blocked[index] = 1;
+      } else this.enqueue(index); // more may follow; an empty poll later drops it
       return { channel: index, input: this.inputs[index]!, element };
     }
     return undefined;
+  }
+
+  /** Resume reading a channel blocked by a barrier. */
+  unblock(index: number): void {
+    if (this.blocked[index] === 0) return;
+    this.blocked[index] = 0;
+    // It may hold data already; an empty poll drops it from the ring again.
+    this.channelAvailable(index);
+  }
+
+  unblockAll(): void {
+    for (let i = 0; i < this.channels.length; i++) this.unblock(i);
+  }
+
+  isBlocked(index: number): boolean {
+    return this.blocked[index] === 1;
   }
 
   /** Call `listener` whenever the gate goes from no data to data (and on the first error). */
@@ -136,7 +160,7 @@ export class InputGate {
   }
 
   private channelAvailable(index: number): void {
-    if (this.queued[index] === 1 || this.finished[index] === 1) return;
+    if (this.queued[index] === 1 || this.finished[index] === 1 || this.blocked[index] === 1) return;
     const wasEmpty = this.ringCount === 0;
     this.enqueue(index);
     if (wasEmpty) this.availableListener?.();

@@ -9,6 +9,7 @@
  *   watermark  [u8 2][f64 timestamp]
  *   status     [u8 3][u8 idle]
  *   end        [u8 4]
+ *   barrier    [u8 5][f64 checkpoint id][f64 timestamp][u8 flags: bit0 savepoint, bit1 stop][utf-8 target directory URL]
  *
  * Why this msgpackr setup: for 1024 `{word, count}` records, records-without-shared-structures encoded
  * at ~15 M records/s and decoded at ~29 M/s (11.5 B/record), against ~8 M/s both ways and 24.5 B/record
@@ -25,6 +26,7 @@ const TAG_BATCH = 1;
 const TAG_WATERMARK = 2;
 const TAG_STATUS = 3;
 const TAG_END = 4;
+const TAG_BARRIER = 5;
 const FLAG_TIMESTAMPS = 1;
 const FLAG_COLUMNAR = 2;
 const BATCH_HEADER_BYTES = 6;
@@ -55,6 +57,16 @@ export function encodeElement(element: StreamElement, headroom = 0): Buffer {
     case "end": {
       const out = Buffer.allocUnsafe(headroom + 1);
       out[headroom] = TAG_END;
+      return out;
+    }
+    case "barrier": {
+      const dirBytes = Buffer.byteLength(element.targetDir);
+      const out = Buffer.allocUnsafe(headroom + 18 + dirBytes);
+      out[headroom] = TAG_BARRIER;
+      out.writeDoubleLE(element.checkpointId, headroom + 1);
+      out.writeDoubleLE(element.timestamp, headroom + 9);
+      out[headroom + 17] = (element.savepoint ? 1 : 0) | (element.stop ? 2 : 0);
+      out.write(element.targetDir, headroom + 18);
       return out;
     }
   }
@@ -92,6 +104,16 @@ export function decodeElement(buf: Buffer): StreamElement {
       return buf[1] === 1 ? STATUS_IDLE : STATUS_ACTIVE;
     case TAG_END:
       return END_OF_PARTITION;
+    case TAG_BARRIER:
+      checkLength(buf, 18, "barrier");
+      return {
+        kind: "barrier",
+        checkpointId: buf.readDoubleLE(1),
+        timestamp: buf.readDoubleLE(9),
+        savepoint: (buf[17]! & 1) !== 0,
+        stop: (buf[17]! & 2) !== 0,
+        targetDir: buf.toString("utf8", 18),
+      };
     default:
       throw protocolError(`unknown element tag ${buf[0]}`);
   }

@@ -8,6 +8,7 @@
 import type { RuntimeContext } from "../api/functions.js";
 import { MIN_WATERMARK, type Batch } from "../common/elements.js";
 import type { KeyGroupRange } from "../common/keys.js";
+import type { KeyedEntry, OperatorListState } from "../state/snapshot-types.js";
 
 /** Where an operator sends its results. */
 export interface Output {
@@ -32,6 +33,36 @@ export interface OperatorContext {
   readonly processingTime: ProcessingTimeService;
   /** The output for a side-output tag; records sent to a tag nobody consumes are dropped. */
   sideOutput(tagId: string): Output;
+  /** Keyed state backend chosen by configuration, and where RocksDB keeps its files. */
+  readonly stateBackend: { readonly kind: "heap" | "rocksdb"; readonly localDir: string };
+  /**
+   * Hold the task's input until `pending` settles (an operator waiting for state, a sink for its
+   * external system). Operators that defer work must keep their own order behind it.
+   */
+  block(pending: Promise<void>): void;
+}
+
+/** What the runtime hands an operator before `open` to restore its state. */
+export interface StateInitContext {
+  /** True when the task starts from a checkpoint or savepoint that holds state for this operator. */
+  readonly isRestored: boolean;
+  /** The operator's keyed entries in this subtask's key groups (files verified before decoding). */
+  keyedEntries(): Promise<Iterable<KeyedEntry>>;
+  /** The operator's list state after redistribution to this subtask. */
+  readonly lists: readonly OperatorListState[];
+}
+
+/** A checkpoint as an operator sees it. */
+export interface SnapshotRequest {
+  readonly checkpointId: number;
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+}
+
+/** What an operator's asynchronous snapshot phase produces. */
+export interface OperatorSnapshot {
+  keyed: { data: Buffer; keyGroupStart: number; offsets: number[] } | null;
+  lists: OperatorListState[];
 }
 
 /** Base class of all runtime operators. */
@@ -47,7 +78,22 @@ export abstract class StreamOperator {
     this.output = output;
   }
 
+  /** Restore state (or start empty); runs after `setup`, before `open`. */
+  initializeState(_ctx: StateInitContext): void | Promise<void> {}
+
   open(): void | Promise<void> {}
+
+  /**
+   * The synchronous phase of a checkpoint, run between batches at the barrier: capture a consistent
+   * view of the state and return the asynchronous phase that writes it (processing continues
+   * meanwhile), or null when the operator has no state.
+   */
+  snapshotState(_request: SnapshotRequest): (() => Promise<OperatorSnapshot>) | null {
+    return null;
+  }
+
+  /** Checkpoint `checkpointId` (and every earlier one) is complete: commit side effects it covers. */
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
 
   /** Process a batch arriving on input `input` (0, or 1 for the second input of two-input operators). */
   abstract processBatch(batch: Batch, input: number): void | Promise<void>;

@@ -156,7 +156,7 @@ export class KeyedFunctionOperator extends KeyedOperator {
     await this.fn.open?.(this.keyedRuntimeContext());
   }
 
-  processBatch(batch: Batch, input: number): void {
+  processKeyedBatch(batch: Batch, input: number): void {
     const fn = this.fn as any;
     const call: (v: unknown, c: KeyedProcessContext<unknown>, o: BatchCollector<unknown>) => void =
       "processElement" in fn ? fn.processElement : input === 0 ? fn.processElement1 : fn.processElement2;
@@ -192,10 +192,7 @@ export class KeyedFunctionOperator extends KeyedOperator {
     }
   }
 
-  override processWatermark(timestamp: number): void {
-    // Timers fired by this watermark see it as the current watermark (as in Flink).
-    this.currentWatermark = timestamp;
-    this.timers.advanceWatermark(timestamp);
+  protected override afterWatermarkTimers(timestamp: number): void {
     this.flush();
     this.output.emitWatermark(timestamp);
   }
@@ -220,10 +217,9 @@ export class RollingOperator extends KeyedOperator {
     super(keySelectors);
   }
   override open(): void {
-    super.open();
     this.acc = this.state.valueState("rolling");
   }
-  processBatch(batch: Batch): void {
+  processKeyedBatch(batch: Batch): void {
     const vs = batch.values;
     const out = new Array(vs.length);
     for (let i = 0; i < vs.length; i++) {

@@ -18,6 +18,9 @@ import { SessionStore } from "../time/sessions.js";
 import { SliceAssigner, SliceStore } from "../time/slicing.js";
 import { windowAgg, type WindowAgg } from "../time/window-agg.js";
 import { KeyedOperator, preview } from "./keyed-operator.js";
+import type { KeyedEntry, OperatorListState } from "../state/snapshot-types.js";
+
+const WINDOW_PROGRESS = "window-progress";
 import { BatchCollector } from "./operator.js";
 
 /** The graph spec of a window operator. */
@@ -74,15 +77,54 @@ export class WindowOperator extends KeyedOperator {
     this.eventTime = spec.assigner.time === "event";
     this.agg = windowAgg(spec.fn);
     this.windowFn = spec.fn.window;
+    this.store = this.createStore();
   }
 
   override async open(): Promise<void> {
     await super.open();
-    this.store = this.createStore();
     await this.windowFn?.open?.(this.ctx.runtime);
+    // Processing-time windows restored from a checkpoint need their wall-clock callback.
+    if (!this.eventTime && this.store.size > 0) this.scheduleAt(this.store.nextFireTime());
   }
 
-  processBatch(batch: Batch): void {
+  // ---- checkpoints: window contents are keyed entries "w"; firing progress is union list state ----
+
+  protected override snapshotKeyedEntries(add: (ck: CanonicalKey, entry: KeyedEntry) => void): void {
+    const copy = (acc: unknown) => this.agg.copy(acc);
+    const s = this.store;
+    if (s instanceof SliceStore) for (const e of s.entries()) add(e.ck, ["w", e.key, [e.sliceEnd, copy(e.acc)]]);
+    else for (const e of (s as SessionStore).entries()) add(e.ck, ["w", e.key, e.sessions.map(([a, b, acc, f]) => [a, b, copy(acc), f])]);
+  }
+
+  protected override restoreKeyedEntry([ns, key, value]: KeyedEntry): boolean {
+    if (ns !== "w") return false;
+    const s = this.store;
+    if (s instanceof SliceStore) {
+      const [sliceEnd, acc] = value as [number, unknown];
+      s.restoreEntry(key, canonicalKey(key), sliceEnd, acc);
+    } else (s as SessionStore).restoreKey(key, canonicalKey(key), value as [number, number, unknown, boolean][]);
+    return true;
+  }
+
+  protected override snapshotLists(): OperatorListState[] {
+    // Every subtask saw the same watermarks before the barrier, so one value serves all after a rescale.
+    const fired = this.store instanceof SliceStore ? this.store.firedUpTo : Number.NEGATIVE_INFINITY;
+    return [{ name: WINDOW_PROGRESS, mode: "union", items: [{ firedUpTo: Number.isFinite(fired) ? fired : null, procHorizon: Number.isFinite(this.procHorizon) ? this.procHorizon : null }] }];
+  }
+
+  protected override restoreLists(lists: readonly OperatorListState[]): void {
+    const items = (lists.find((l) => l.name === WINDOW_PROGRESS)?.items ?? []) as { firedUpTo: number | null; procHorizon: number | null }[];
+    const max = (xs: (number | null)[]) => xs.reduce<number>((m, x) => (x === null ? m : Math.max(m, x)), Number.NEGATIVE_INFINITY);
+    if (this.store instanceof SliceStore) this.store.firedUpTo = max(items.map((i) => i.firedUpTo));
+    this.procHorizon = max(items.map((i) => i.procHorizon));
+  }
+
+  /** Window contents live in memory on every backend: no state to load first. */
+  override processBatch(batch: Batch): void {
+    this.processKeyedBatch(batch);
+  }
+
+  protected processKeyedBatch(batch: Batch): void {
     if (this.eventTime) this.addEventTime(batch);
     else this.addProcessingTime(batch);
     this.flush();
@@ -90,12 +132,12 @@ export class WindowOperator extends KeyedOperator {
 
   /** Fire the event-time windows the watermark completes, emit their results, then forward it. */
   override processWatermark(timestamp: number): void {
+    this.currentWatermark = timestamp;
     if (this.eventTime) {
-      this.currentWatermark = timestamp;
       this.store.advance(timestamp);
       this.flush();
     }
-    super.processWatermark(timestamp);
+    this.output.emitWatermark(timestamp);
   }
 
   /** A bounded input ended: processing-time windows still open fire now (event time did at +Infinity). */

@@ -2,7 +2,7 @@
  * Drives a source reader inside its task: collects what the reader emits into one batch per poll,
  * applies the watermark strategy's timestamp assigner, and tracks per-split watermarks.
  */
-import type { ReaderOutput, Source, SourceReader, SplitOutput } from "../api/source.js";
+import type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "../api/source.js";
 import type { RuntimeContext } from "../api/functions.js";
 import type { WatermarkStrategy } from "../api/watermarks.js";
 import { WeirError } from "../common/errors.js";
@@ -60,9 +60,13 @@ export class SourceDriver implements ReaderOutput<unknown> {
     emitStatus: (idle: boolean) => void,
     /** The clock split idleness is measured on (see Task.idleClock). */
     private readonly idleClock: () => number,
+    /** Split positions from a checkpoint (this subtask's share), or null for a fresh start. */
+    restoredSplits: readonly SourceSplit[] | null,
   ) {
     this.reader = source.createReader(ctx);
-    const splits = source.splits({ parallelism: ctx.parallelism }).filter((_, i) => i % ctx.parallelism === ctx.subtaskIndex);
+    const splits = restoredSplits
+      ? restoredSplits.slice()
+      : source.splits({ parallelism: ctx.parallelism }).filter((_, i) => i % ctx.parallelism === ctx.subtaskIndex);
     this.watermarks = strategy
       ? new SourceWatermarks({
           maxOutOfOrderness: strategy.maxOutOfOrderness,
@@ -113,6 +117,11 @@ export class SourceDriver implements ReaderOutput<unknown> {
     this.values.length = n;
     if (this.watermarks) this.timestamps.length = n;
     this.output.emit({ kind: "batch", values: this.values, timestamps: this.watermarks ? this.timestamps : null });
+  }
+
+  /** The reader's unfinished splits with their positions, or null if the reader cannot snapshot. */
+  snapshotSplits(): SourceSplit[] | null {
+    return this.reader.snapshotState ? this.reader.snapshotState() : null;
   }
 
   /** Periodic watermark emission and idleness check. */

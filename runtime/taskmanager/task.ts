@@ -6,18 +6,20 @@
  * backpressured or idle accordingly.
  */
 import type { RuntimeContext } from "../api/functions.js";
-import { END_OF_PARTITION, type StreamElement, type StreamEvent } from "../common/elements.js";
+import { END_OF_PARTITION, type BarrierEvent, type StreamElement, type StreamEvent } from "../common/elements.js";
 import { describeError, WeirError } from "../common/errors.js";
 import { keyGroupRangeFor } from "../common/keys.js";
 import type { RuntimeConfig } from "../config/options.js";
 import type { JobVertex } from "../graph/job-graph.js";
-import type { TaskDeployment } from "../jobmanager/control-protocol.js";
+import type { CheckpointAck, CheckpointTrigger, TaskDeployment } from "../jobmanager/control-protocol.js";
 import type { TaskState } from "../jobmanager/rest-types.js";
-import type { OperatorContext, ProcessingTimeService } from "../operators/operator.js";
+import type { OperatorContext, OperatorSnapshot, ProcessingTimeService } from "../operators/operator.js";
+import type { OperatorListState, OperatorSubtaskState } from "../state/snapshot-types.js";
 import { TaskIoMetrics } from "../metrics/task-io-metrics.js";
 import { StatusWatermarkValve } from "../time/watermark-valve.js";
 import { buildChain, operatorOf, sideOutputOf, tagOperator, type Chain, type ChainWriter } from "./chain.js";
 import { SourceDriver } from "./source-driver.js";
+import { BarrierAligner, persistOperatorSnapshot, stateInitContext } from "./task-checkpointing.js";
 
 /** The writer operations the task loop needs beyond the chain's. */
 export interface TaskWriter extends ChainWriter {
@@ -33,7 +35,19 @@ export interface TaskGate {
   poll(): { channel: number; input: number; element: StreamElement } | undefined;
   queuedBatches(): number;
   onAvailable(cb: () => void): void;
+  isChannelFinished(index: number): boolean;
+  unblock(index: number): void;
+  unblockAll(): void;
 }
+
+/** Where a task reports its part of checkpoints. */
+export interface CheckpointReporter {
+  ack(checkpointId: number, ack: CheckpointAck): void;
+  decline(checkpointId: number, reason: string): void;
+}
+
+/** The name of the source's split positions in its operator state. */
+const SPLITS_STATE = "splits";
 
 export interface TaskIo {
   writers: Map<number, TaskWriter>;
@@ -49,6 +63,9 @@ export class Task {
   private readonly chain: Chain;
   private readonly source: SourceDriver | null = null;
   private readonly valve: StatusWatermarkValve | null = null;
+  private readonly aligner: BarrierAligner | null = null;
+  /** Set by a stop-with-savepoint barrier: wait for its completion, then finish without ending input. */
+  private stopCheckpoint: number | null = null;
   private readonly mailbox: (() => void)[] = [];
   /** Pending timeouts and intervals (clearTimeout clears both in Node). */
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -64,6 +81,7 @@ export class Task {
     private readonly io: TaskIo,
     private readonly config: RuntimeConfig,
     private readonly onState: (state: TaskState, failure?: string) => void,
+    private readonly reporter: CheckpointReporter,
   ) {
     this.name = `${vertex.name} (${deployment.subtaskIndex + 1}/${vertex.parallelism})`;
     this.finished = new Promise((resolve, reject) => (this.done = { resolve, reject }));
@@ -81,6 +99,9 @@ export class Task {
     if (gate) this.metrics.inputQueueLength = () => gate.queuedBatches();
     const head = vertex.operators[0]!;
     if (head.node.spec.kind === "source") {
+      // Restored with state for this source: exactly the splits in it (possibly none); else fresh splits.
+      const restoredSource = deployment.restore?.operators[head.uid];
+      const restoredSplits = restoredSource ? (restoredSource.lists.find((l) => l.name === SPLITS_STATE)?.items ?? []) : undefined;
       this.source = new SourceDriver(
         head.node.name,
         head.node.spec.source,
@@ -89,8 +110,10 @@ export class Task {
         this.chain.headOutput,
         (idle) => this.broadcastEvent({ kind: "status", idle }),
         () => this.idleClock(),
+        (restoredSplits as { id: string }[] | undefined) ?? null,
       );
     } else if (io.gate) {
+      this.aligner = new BarrierAligner(io.gate);
       this.valve = new StatusWatermarkValve(io.gate.numberOfChannels, {
         emitWatermark: (ts) => {
           this.metrics.currentInputWatermark = ts;
@@ -107,8 +130,10 @@ export class Task {
       for (let i = this.chain.operators.length - 1; i >= 0; i--) {
         const { operator, name, nodeId } = this.chain.operators[i]!;
         const rn = this.vertex.operators.find((o) => o.node.id === nodeId)!;
-        operator.setup(this.operatorContext(name, rn.uid, rn.maxParallelism, nodeId), this.chain.outputs.get(nodeId)!.main);
+        const ctx = this.operatorContext(name, rn.uid, rn.maxParallelism, nodeId);
+        operator.setup(ctx, this.chain.outputs.get(nodeId)!.main);
         try {
+          await operator.initializeState(stateInitContext(this.deployment.restore?.operators[rn.uid], ctx.keyGroupRange, this.config));
           await operator.open();
         } catch (err) {
           throw tagOperator(err, name);
@@ -163,6 +188,8 @@ export class Task {
       keyGroupRange: keyGroupRangeFor(this.deployment.subtaskIndex, this.vertex.parallelism, maxParallelism),
       processingTime: this.processingTime,
       sideOutput: (tag) => sideOutputOf(this.chain.outputs, nodeId, tag),
+      stateBackend: { kind: this.config["state.backend"], localDir: this.config["state.backend.rocksdb.localdir"] },
+      block: (p) => this.block(p),
     };
   }
 
@@ -228,7 +255,8 @@ export class Task {
       for (;;) {
         while (this.mailbox.length > 0 && !this.pending) this.mailbox.shift()!();
         if (this.pending) return this.waitFor(this.pending);
-        if (this.inputEnded) return void this.finish();
+        if (this.stopCheckpoint !== null && this.source) return this.goIdle(); // stopped at the savepoint barrier
+        if (this.inputEnded && this.stopCheckpoint === null) return void this.finish();
         if (!this.writersWritable()) return this.awaitCredit();
         if (!(this.source ? this.pollSource() : this.pollGate())) return;
         if (this.pending) continue;
@@ -276,10 +304,22 @@ export class Task {
       case "status":
         valve.inputStatus(next.channel, el.idle);
         break;
-      case "end":
+      case "end": {
         valve.channelEnded(next.channel);
         if (++this.endedChannels === gate.numberOfChannels) this.inputEnded = true;
+        const aligned = this.aligner!.onChannelEnded(performance.now());
+        if (aligned) this.performCheckpoint(aligned.barrier, aligned.alignmentMs);
+        if (this.inputEnded && this.stopCheckpoint !== null) {
+          this.goIdle();
+          return false;
+        }
         break;
+      }
+      case "barrier": {
+        const aligned = this.aligner!.onBarrier(next.channel, el, performance.now());
+        if (aligned) this.performCheckpoint(aligned.barrier, aligned.alignmentMs);
+        break;
+      }
     }
     return true;
   }
@@ -311,6 +351,129 @@ export class Task {
 
   private broadcastEvent(ev: StreamEvent): void {
     for (const w of this.io.writers.values()) w.broadcastEvent(ev);
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------------------
+
+  /** JobManager -> source task: inject a barrier, between polls. */
+  triggerCheckpoint(trigger: CheckpointTrigger): void {
+    this.mail(() => {
+      if (!this.source) return;
+      if (trigger.stop?.drain) this.source.finish(); // the final watermark fires every window first
+      const barrier: BarrierEvent = {
+        kind: "barrier",
+        checkpointId: trigger.checkpointId,
+        timestamp: trigger.timestamp,
+        savepoint: trigger.kind === "savepoint",
+        stop: trigger.stop !== undefined,
+        targetDir: trigger.targetDir,
+      };
+      this.performCheckpoint(barrier, 0);
+    });
+  }
+
+  /**
+   * Take this task's part of a checkpoint: the synchronous phase of every operator (and the source's
+   * split positions), then the barrier goes downstream, then the asynchronous phase writes the state
+   * and acknowledges while processing goes on.
+   */
+  private performCheckpoint(barrier: BarrierEvent, alignmentMs: number): void {
+    const id = barrier.checkpointId;
+    const start = performance.now();
+    const phases: { uid: string; run: () => Promise<OperatorSnapshot> }[] = [];
+    try {
+      if (this.source) {
+        const splits = this.source.snapshotSplits();
+        if (splits === null) {
+          this.broadcastEvent(barrier);
+          return this.reporter.decline(id, `source "${this.source.name}" cannot take part in checkpoints: its reader has no snapshotState()`);
+        }
+        const lists: OperatorListState[] = [{ name: SPLITS_STATE, mode: "split", items: splits }];
+        phases.push({ uid: this.vertex.operators[0]!.uid, run: async () => ({ keyed: null, lists }) });
+      }
+      for (const { operator, name, nodeId } of this.chain.operators) {
+        try {
+          const run = operator.snapshotState({ checkpointId: id, timestamp: barrier.timestamp, savepoint: barrier.savepoint });
+          if (run) phases.push({ uid: this.uidOf(nodeId), run });
+        } catch (err) {
+          throw tagOperator(err, name);
+        }
+      }
+    } catch (err) {
+      // A failing synchronous phase fails the task, as in Flink.
+      return this.fail(err);
+    }
+    this.broadcastEvent(barrier);
+    this.flushWriters();
+    if (barrier.stop) this.stopCheckpoint = id;
+    const syncMs = performance.now() - start;
+    const asyncStart = performance.now();
+    void this.persistSnapshots(barrier, phases).then(
+      ({ operators, bytes }) => {
+        if (this.isTerminal()) return;
+        this.reporter.ack(id, { operators, stats: { alignmentMs, syncMs, asyncMs: performance.now() - asyncStart, bytes } });
+      },
+      (err) => {
+        if (!this.isTerminal()) this.reporter.decline(id, `Task "${this.name}": ${describeError(err)}`);
+      },
+    );
+  }
+
+  private async persistSnapshots(barrier: BarrierEvent, phases: { uid: string; run: () => Promise<OperatorSnapshot> }[]) {
+    const operators: Record<string, OperatorSubtaskState> = {};
+    let bytes = 0;
+    const where = { targetDir: barrier.targetDir, subtask: this.deployment.subtaskIndex, checkpointId: barrier.checkpointId };
+    const results = await Promise.all(phases.map(async (p) => ({ uid: p.uid, ...(await persistOperatorSnapshot(await p.run(), { ...where, uid: p.uid }, this.config)) })));
+    for (const r of results) {
+      const prev = operators[r.uid];
+      operators[r.uid] = prev ? { keyed: prev.keyed ?? r.state.keyed, lists: [...prev.lists, ...r.state.lists] } : r.state;
+      bytes += r.bytes;
+    }
+    return { operators, bytes };
+  }
+
+  private uidOf(nodeId: number): string {
+    return this.vertex.operators.find((o) => o.node.id === nodeId)!.uid;
+  }
+
+  /** Checkpoint `checkpointId` completed: operators commit (in the mailbox, holding input meanwhile). */
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.mail(() => {
+      const stop = this.stopCheckpoint !== null && checkpointId >= this.stopCheckpoint;
+      const commit = (async () => {
+        for (const { operator, name } of this.chain.operators) {
+          try {
+            await operator.notifyCheckpointComplete(checkpointId);
+          } catch (err) {
+            throw tagOperator(err, name);
+          }
+        }
+      })();
+      if (stop) commit.then(() => this.finishAfterStop(), (err) => this.fail(err));
+      else this.block(commit);
+    });
+  }
+
+  /** Checkpoint `checkpointId` was aborted: drop its alignment; a stopped source resumes. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.mail(() => {
+      this.aligner?.abandon(checkpointId);
+      if (this.stopCheckpoint === checkpointId) this.stopCheckpoint = null;
+    });
+  }
+
+  /** After stop-with-savepoint: end downstream channels and close, without ending the operators' input. */
+  private async finishAfterStop(): Promise<void> {
+    if (this.isTerminal()) return;
+    this.scheduled = true; // no more slices
+    this.stopTimers();
+    this.broadcastEvent(END_OF_PARTITION);
+    this.flushWriters();
+    await this.closeOperators();
+    this.metrics.markIdle(performance.now());
+    this.setState("FINISHED");
+    this.io.release(true);
+    this.done.resolve();
   }
 
   /** All input ended: end each operator in order, flush, signal the end downstream, close. */

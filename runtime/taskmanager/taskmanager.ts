@@ -65,6 +65,18 @@ class TaskManager {
         else this.canceledEarly.add(msg.executionId);
         break;
       }
+      case "triggerCheckpoint": {
+        const task = this.tasks.get(msg.executionId);
+        if (task) task.triggerCheckpoint(msg.trigger);
+        else this.jm.send({ type: "declineCheckpoint", executionId: msg.executionId, checkpointId: msg.trigger.checkpointId, reason: `task ${msg.executionId} is not running on TaskManager ${this.id}` });
+        break;
+      }
+      case "checkpointComplete":
+        for (const id of msg.executionIds) this.tasks.get(id)?.notifyCheckpointComplete(msg.checkpointId);
+        break;
+      case "checkpointAborted":
+        for (const id of msg.executionIds) this.tasks.get(id)?.notifyCheckpointAborted(msg.checkpointId);
+        break;
       default:
         break;
     }
@@ -96,7 +108,10 @@ class TaskManager {
         throw new WeirError("WEIR_E_JOB_BUILD", `job module ${d.module} built a different graph here: no vertex ${d.vertexId}; job modules must build the same graph in every process`);
       }
       const io = wireTaskIo(d, jobGraph, this.id, this.partitions, this.connections, this.opts.config);
-      const task = new Task(d, vertex, io, this.opts.config, (state, failure) => this.report(d.executionId, state, failure));
+      const task = new Task(d, vertex, io, this.opts.config, (state, failure) => this.report(d.executionId, state, failure), {
+        ack: (checkpointId, ack) => this.jm.send({ type: "ackCheckpoint", executionId: d.executionId, checkpointId, ack }),
+        decline: (checkpointId, reason) => this.jm.send({ type: "declineCheckpoint", executionId: d.executionId, checkpointId, reason }),
+      });
       this.tasks.set(d.executionId, task);
       io.onFailure((err) => task.fail(err));
       io.start();

@@ -99,6 +99,23 @@ export class SessionStore {
     return this.heap.peek()?.time ?? Number.POSITIVE_INFINITY;
   }
 
+  /** Every key's sessions as [start, end, acc, fired] tuples, for checkpoints. */
+  *entries(): IterableIterator<{ ck: CanonicalKey; key: unknown; sessions: [number, number, unknown, boolean][] }> {
+    for (const [ck, ks] of this.keys) yield { ck, key: ks.key, sessions: ks.sessions.map((s) => [s.start, s.end, s.acc, s.fired]) };
+  }
+
+  /** Put back one key's sessions from a checkpoint. */
+  restoreKey(key: unknown, ck: CanonicalKey, sessions: readonly [number, number, unknown, boolean][]): void {
+    const ks = new KeySessions(key);
+    for (const [start, end, acc, fired] of sessions) {
+      const s = new Session(start, end, acc);
+      s.fired = fired;
+      ks.sessions.push(s);
+    }
+    this.keys.set(ck, ks);
+    this.schedule(ck, ks, this.keyDue(ks));
+  }
+
   /** Number of sessions held. */
   get size(): number {
     let n = 0;

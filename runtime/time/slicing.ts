@@ -160,6 +160,25 @@ export class SliceStore {
     return n;
   }
 
+  /** Every (slice end, key, accumulator) held, for checkpoints. */
+  *entries(): IterableIterator<{ ck: CanonicalKey; key: unknown; sliceEnd: number; acc: unknown }> {
+    for (const end of this.ends) for (const [ck, e] of this.tables.get(end)!) yield { ck, key: e.key, sliceEnd: end, acc: e.acc };
+  }
+
+  /** Put back an accumulator from a checkpoint. */
+  restoreEntry(key: unknown, ck: CanonicalKey, sliceEnd: number, acc: unknown): void {
+    this.slice(sliceEnd).set(ck, new Entry(key, acc));
+  }
+
+  /** Windows ending at or before this have fired; restored with the slices so none fires twice. */
+  get firedUpTo(): number {
+    return this.lastFired;
+  }
+
+  set firedUpTo(t: number) {
+    this.lastFired = t;
+  }
+
   /** Number of slices held. */
   get sliceCount(): number {
     return this.ends.length;

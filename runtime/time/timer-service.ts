@@ -49,6 +49,11 @@ class TimerQueue {
     return undefined;
   }
 
+  /** Every live timer (for checkpoints). */
+  timers(): IterableIterator<Timer> {
+    return this.live.values();
+  }
+
   /** Remove and return the earliest live timer with timestamp <= limit. */
   pollUntil(limit: number): Timer | undefined {
     const top = this.peek();
@@ -73,6 +78,11 @@ export class InternalTimerService {
   constructor(
     private readonly clock: ProcessingTimeService,
     private readonly onTimer: TimerCallback,
+    /**
+     * Called instead of firing when processing-time timers are due, for operators that must load the
+     * timers' state first: they `takeDue` and `fire` themselves, then `rescheduleProcessingTime`.
+     */
+    private readonly onProcessingTimeDue: ((now: number) => void) | null = null,
   ) {}
 
   currentWatermark(): number {
@@ -93,6 +103,12 @@ export class InternalTimerService {
 
   deleteProcessingTimeTimer(key: unknown, timestamp: number, ck: CanonicalKey = canonicalKey(key)): void {
     this.processingTimers.delete(ck, timestamp);
+  }
+
+  /** Every registered timer with its domain (for checkpoints). */
+  *timers(): IterableIterator<[Timer, "event" | "processing"]> {
+    for (const t of this.eventTimers.timers()) yield [t, "event"];
+    for (const t of this.processingTimers.timers()) yield [t, "processing"];
   }
 
   /** Number of registered event-time and processing-time timers. */
@@ -116,6 +132,35 @@ export class InternalTimerService {
     this.reschedule();
   }
 
+  /** Set the watermark without firing (the caller fires with `takeDue`/`fire`). */
+  setWatermark(watermark: number): void {
+    this.watermark = watermark;
+  }
+
+  /** Remove and return, in timestamp order, the timers of `domain` due at `upTo`. */
+  takeDue(domain: "event" | "processing", upTo: number): Timer[] {
+    const q = domain === "event" ? this.eventTimers : this.processingTimers;
+    const due: Timer[] = [];
+    for (let t = q.pollUntil(upTo); t; t = q.pollUntil(upTo)) due.push(t);
+    return due;
+  }
+
+  /** Fire timers taken with `takeDue`. */
+  fire(timers: readonly Timer[], domain: "event" | "processing"): void {
+    for (const t of timers) this.onTimer(t, domain);
+  }
+
+  /** Schedule the wall-clock callback for the earliest processing-time timer. */
+  rescheduleProcessingTime(): void {
+    this.reschedule();
+  }
+
+  /** Put back a timer from a checkpoint (processing-time ones are scheduled when due). */
+  restore(key: unknown, ck: CanonicalKey, timestamp: number, domain: "event" | "processing"): void {
+    if (domain === "event") this.eventTimers.add(key, ck, timestamp);
+    else this.registerProcessingTimeTimer(key, timestamp, ck);
+  }
+
   /** Stop the wall-clock callback (on close or cancel). */
   dispose(): void {
     this.cancelScheduled?.();
@@ -131,7 +176,8 @@ export class InternalTimerService {
     this.cancelScheduled = this.clock.schedule(next.timestamp, (now) => {
       this.cancelScheduled = null;
       this.scheduledAt = Number.POSITIVE_INFINITY;
-      this.advanceProcessingTime(now);
+      if (this.onProcessingTimeDue) this.onProcessingTimeDue(now);
+      else this.advanceProcessingTime(now);
     });
   }
 }

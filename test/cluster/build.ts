@@ -10,12 +10,13 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BIN_DIR, REPO_ROOT } from "./paths.js";
 
-interface GoModule {
+/** A Go module under the repository that produces binaries into BIN_DIR (also used by test/support/s3.ts). */
+export interface GoModule {
   /** directory of the module, relative to the repository root */
   dir: string;
   /** binaries it produces: name -> package path inside the module */
@@ -116,8 +117,9 @@ function goEnv(): NodeJS.ProcessEnv {
 async function buildModule(mod: GoModule): Promise<number> {
   const abs = join(REPO_ROOT, mod.dir);
   const ldflags = mod.ldflags(mod.dir);
-  const tmp = join(BIN_DIR, ".tmp");
-  mkdirSync(tmp, { recursive: true });
+  // A temp dir per build: two processes building at once (e.g. parallel test files) must not collide.
+  mkdirSync(BIN_DIR, { recursive: true });
+  const tmp = mkdtempSync(join(BIN_DIR, ".tmp-"));
   const t0 = Date.now();
   // One `go build` for all the module's binaries: packages compile once, links run in parallel.
   await run("go", ["build", "-trimpath", `-ldflags=${ldflags}`, "-o", tmp + "/", ...Object.values(mod.binaries)],
@@ -129,6 +131,19 @@ async function buildModule(mod: GoModule): Promise<number> {
   rmSync(tmp, { recursive: true, force: true });
   writeFileSync(stampPath(mod), moduleHash(mod) + "\n");
   return (Date.now() - t0) / 1000;
+}
+
+/** Builds one module if its inputs changed since its last build (or `force`); true when it built. */
+export async function ensureBuilt(
+  mod: GoModule,
+  opts: { force?: boolean; log?: (s: string) => void } = {},
+): Promise<boolean> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  if (!opts.force && isFresh(mod)) return false;
+  log(`[cluster:build] building ${Object.keys(mod.binaries).join(", ")} from ${mod.dir} (cold builds take minutes)`);
+  const s = await buildModule(mod);
+  log(`[cluster:build] ${mod.dir}: built in ${s.toFixed(1)} s`);
+  return true;
 }
 
 export interface BuildResult { built: string[]; skipped: string[]; seconds: number }
@@ -143,14 +158,8 @@ export async function buildAll(
   const res: BuildResult = { built: [], skipped: [], seconds: 0 };
   for (const mod of MODULES) {
     if (opts.only && !mod.dir.endsWith(opts.only)) continue;
-    if (!opts.force && isFresh(mod)) {
-      res.skipped.push(mod.dir);
-      continue;
-    }
-    log(`[cluster:build] building ${Object.keys(mod.binaries).join(", ")} from ${mod.dir} (cold builds take minutes)`);
-    const s = await buildModule(mod);
-    log(`[cluster:build] ${mod.dir}: built in ${s.toFixed(1)} s`);
-    res.built.push(mod.dir);
+    if (await ensureBuilt(mod, { force: opts.force, log })) res.built.push(mod.dir);
+    else res.skipped.push(mod.dir);
   }
   res.seconds = (Date.now() - t0) / 1000;
   const kind = res.built.length === 0 ? "warm (cached, nothing rebuilt)" : "build";

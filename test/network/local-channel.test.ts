@@ -87,6 +87,36 @@ describe("local channel", () => {
     expect(gate.unfinishedChannels(0)).toBe(0);
   });
 
+  it("blocks a channel at a barrier until the task unblocks it", async () => {
+    const partitions = new PartitionManager();
+    const a = new ResultPartition({ id: "a", numberOfSubpartitions: 1 });
+    const b = new ResultPartition({ id: "b", numberOfSubpartitions: 1 });
+    partitions.register(a);
+    partitions.register(b);
+    const gate = new InputGate([
+      { channel: new LocalInputChannel(partitions, { partitionId: "a", subpartition: 0 }), input: 0 },
+      { channel: new LocalInputChannel(partitions, { partitionId: "b", subpartition: 0 }), input: 0 },
+    ]);
+    const barrier: StreamElement = { kind: "barrier", checkpointId: 1, timestamp: 0, savepoint: false, stop: false, targetDir: "file:///x" };
+    a.subpartitions[0]!.add(batchOf(["a0"]));
+    a.subpartitions[0]!.add(barrier);
+    a.subpartitions[0]!.add(batchOf(["a1"]));
+    for (let i = 0; i < 3; i++) b.subpartitions[0]!.add(batchOf([`b${i}`]));
+    gate.start();
+    await new Promise((r) => setImmediate(r));
+    const seen: unknown[] = [];
+    const drain = (): void => {
+      for (let next = gate.poll(); next !== undefined; next = gate.poll()) seen.push(next.element.kind === "batch" ? next.element.values[0] : next.element.kind);
+    };
+    drain();
+    // After the barrier nothing more of channel a, however much b delivers.
+    expect(seen).toEqual(["a0", "b0", "barrier", "b1", "b2"]);
+    expect(gate.isBlocked(0)).toBe(true);
+    gate.unblockAll();
+    drain();
+    expect(seen.slice(5)).toEqual(["a1"]);
+  });
+
   it("fails the gate when the partition never appears", async () => {
     const gate = new InputGate([{ channel: new LocalInputChannel(new PartitionManager(), { partitionId: "ghost", subpartition: 0, requestTimeoutMs: 50 }), input: 0 }]);
     const error = await consume(gate).catch((e: unknown) => e);

@@ -46,7 +46,8 @@ describe("serializer", () => {
   });
 
   it("round-trips events", () => {
-    for (const event of [watermarkEvent(123.25), watermarkEvent(-Infinity), STATUS_IDLE, STATUS_ACTIVE, END_OF_PARTITION]) {
+    const barrier: StreamElement = { kind: "barrier", checkpointId: 42, timestamp: 1_700_000_000_123, savepoint: true, stop: true, targetDir: "s3://b/ckpt/é" };
+    for (const event of [watermarkEvent(123.25), watermarkEvent(-Infinity), STATUS_IDLE, STATUS_ACTIVE, END_OF_PARTITION, barrier]) {
       expect(roundTrip(event)).toEqual(event);
     }
   });

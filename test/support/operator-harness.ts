@@ -9,7 +9,7 @@
  *   h.clock.advanceTo(60_000);                 // runs due processing-time callbacks
  */
 import type { Batch } from "../../runtime/common/elements.js";
-import type { OperatorContext, Output, ProcessingTimeService, StreamOperator } from "../../runtime/operators/operator.js";
+import type { OperatorContext, Output, ProcessingTimeService, StateInitContext, StreamOperator } from "../../runtime/operators/operator.js";
 
 /** A processing-time service driven by the test: callbacks run only inside `advanceTo`. */
 export class ManualClock implements ProcessingTimeService {
@@ -103,7 +103,10 @@ export interface Harness<O extends StreamOperator> {
 }
 
 /** Set up and open `op` with a fake context named `name`. */
-export async function harness<O extends StreamOperator>(op: O, opts: { name?: string; time?: number } = {}): Promise<Harness<O>> {
+export async function harness<O extends StreamOperator>(
+  op: O,
+  opts: { name?: string; time?: number; restore?: StateInitContext } = {},
+): Promise<Harness<O>> {
   const clock = new ManualClock(opts.time ?? 0);
   const out = new CollectingOutput();
   const sides = new Map<string, CollectingOutput>();
@@ -119,8 +122,13 @@ export async function harness<O extends StreamOperator>(op: O, opts: { name?: st
     keyGroupRange: { start: 0, end: 127 },
     processingTime: clock,
     sideOutput: side,
+    stateBackend: { kind: "heap", localDir: "" },
+    block: () => {
+      throw new Error("the heap backend never blocks");
+    },
   };
   op.setup(ctx, out);
+  await op.initializeState(opts.restore ?? { isRestored: false, lists: [], keyedEntries: async () => [] });
   await op.open();
   return { op, clock, out, side, ctx };
 }

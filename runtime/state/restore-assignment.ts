@@ -1,0 +1,90 @@
+/**
+ * Which part of a snapshot each subtask of a restored job gets: pure functions over CheckpointMetadata.
+ *
+ * State maps to operators by uid. Keyed state moves by key group (a subtask gets every old file that
+ * holds a key group of its new range, trimmed to those blocks), so any parallelism works as long as
+ * max parallelism (the number of key groups) is unchanged. Operator list state is redistributed:
+ * "split" lists round robin, "union" lists in full to every subtask.
+ *
+ *   checkStateMatches(meta, job.operators, opts.allowNonRestoredState);
+ *   const restored = assignRestore(meta, { uid, parallelism, maxParallelism }, subtaskIndex);
+ */
+import { WeirError } from "../common/errors.js";
+import { keyGroupRangeFor, type KeyGroupRange } from "../common/keys.js";
+import type {
+  CheckpointMetadata,
+  KeyedStateHandle,
+  OperatorListState,
+  OperatorStateMeta,
+  RestoredOperatorState,
+} from "./snapshot-types.js";
+
+/**
+ * Refuse a snapshot holding state for operators the job no longer has (WEIR_E_STATE_MISMATCH, naming
+ * them), unless `allowNonRestoredState`; returns the uids whose state is skipped.
+ */
+export function checkStateMatches(
+  meta: CheckpointMetadata,
+  operators: readonly { uid: string; name: string }[],
+  allowNonRestoredState: boolean,
+): string[] {
+  const uids = new Set(operators.map((o) => o.uid));
+  const unmatched = meta.operators.filter((o) => !uids.has(o.uid));
+  if (unmatched.length > 0 && !allowNonRestoredState) {
+    const names = unmatched.map((o) => `"${o.uid}" (operator "${o.name}")`).join(", ");
+    throw new WeirError(
+      "WEIR_E_STATE_MISMATCH",
+      `snapshot ${meta.checkpointId} of job "${meta.jobName}" has state for operator uid(s) ${names} that the job does not have; ` +
+        "restore with --allow-non-restored-state to skip that state",
+    );
+  }
+  return unmatched.map((o) => o.uid);
+}
+
+/**
+ * The state subtask `subtask` of operator `op` restores, or null when the snapshot has none for its uid.
+ * A changed max parallelism is refused (WEIR_E_STATE_MISMATCH): key groups would map to other keys.
+ */
+export function assignRestore(
+  meta: CheckpointMetadata,
+  op: { uid: string; parallelism: number; maxParallelism: number },
+  subtask: number,
+): RestoredOperatorState | null {
+  const old = meta.operators.find((o) => o.uid === op.uid);
+  if (!old) return null;
+  if (old.maxParallelism !== op.maxParallelism) {
+    throw new WeirError(
+      "WEIR_E_STATE_MISMATCH",
+      `operator "${old.name}" (uid "${op.uid}"): max parallelism cannot change across a restore ` +
+        `(snapshot ${old.maxParallelism}, job ${op.maxParallelism})`,
+    );
+  }
+  const range = keyGroupRangeFor(subtask, op.parallelism, op.maxParallelism);
+  return {
+    keyed: old.subtasks.flatMap((s) => (s.keyed ? trimToRange(s.keyed, range) : [])),
+    lists: redistributeLists(old, subtask, op.parallelism),
+  };
+}
+
+/** The handle cut down to the key groups in `range`, or [] when it holds none of them. */
+function trimToRange(h: KeyedStateHandle, range: KeyGroupRange): KeyedStateHandle[] {
+  const first = Math.max(h.keyGroupStart, range.start);
+  const last = Math.min(h.keyGroupStart + h.offsets.length - 2, range.end);
+  if (first > last) return [];
+  const from = first - h.keyGroupStart;
+  return [{ file: h.file, keyGroupStart: first, offsets: h.offsets.slice(from, last - h.keyGroupStart + 2) }];
+}
+
+/** Each list (by name, in first-seen order) with the items of `subtask` of `parallelism`. */
+function redistributeLists(old: OperatorStateMeta, subtask: number, parallelism: number): OperatorListState[] {
+  const byName = new Map<string, OperatorListState>();
+  for (const s of old.subtasks) {
+    for (const l of s.lists) {
+      const acc = byName.get(l.name);
+      if (acc) acc.items.push(...l.items);
+      else byName.set(l.name, { name: l.name, mode: l.mode, items: [...l.items] });
+    }
+  }
+  return [...byName.values()].map((l) =>
+    l.mode === "union" ? l : { ...l, items: l.items.filter((_, i) => i % parallelism === subtask) });
+}

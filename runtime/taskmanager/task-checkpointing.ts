@@ -1,0 +1,125 @@
+/**
+ * The task side of checkpoints: aligning barriers across input channels, writing what operators
+ * snapshot into state files, and handing restored state to operators.
+ */
+import { randomBytes } from "node:crypto";
+import type { BarrierEvent } from "../common/elements.js";
+import type { KeyGroupRange } from "../common/keys.js";
+import type { RuntimeConfig } from "../config/options.js";
+import type { OperatorSnapshot, StateInitContext } from "../operators/operator.js";
+import { decodeKeyGroupBlocks } from "../state/key-group-file.js";
+import type { KeyedEntry, OperatorSubtaskState, RestoredOperatorState } from "../state/snapshot-types.js";
+import { joinUrl, storageFor } from "../state/storage/checkpoint-storage.js";
+import { readVerified, sha256Hex } from "../state/storage/metadata.js";
+
+/** The gate operations alignment needs. */
+export interface BlockingGate {
+  readonly numberOfChannels: number;
+  isChannelFinished(index: number): boolean;
+  unblock(index: number): void;
+  unblockAll(): void;
+}
+
+/**
+ * Aligned exactly-once barrier handling (Flink's SingleCheckpointBarrierHandler): the first barrier of
+ * checkpoint N starts alignment, each channel that delivered it stays blocked (the gate blocks it),
+ * and when every open channel delivered it the checkpoint is taken and all channels resume. A newer
+ * barrier abandons an unfinished alignment; barriers of checkpoints already taken or abandoned are
+ * dropped and their channel resumes at once.
+ */
+export class BarrierAligner {
+  private pending: BarrierEvent | null = null;
+  private readonly received = new Set<number>();
+  private alignmentStart = 0;
+  /** Highest checkpoint id taken or abandoned. */
+  private lastHandled = -1;
+
+  constructor(private readonly gate: BlockingGate) {}
+
+  get pendingCheckpoint(): number | null {
+    return this.pending?.checkpointId ?? null;
+  }
+
+  /** A barrier came out of the gate (its channel is now blocked). Returns it when aligned. */
+  onBarrier(channel: number, barrier: BarrierEvent, now: number): { barrier: BarrierEvent; alignmentMs: number } | null {
+    const id = barrier.checkpointId;
+    if (id <= this.lastHandled || (this.pending && id < this.pending.checkpointId)) {
+      this.gate.unblock(channel);
+      return null;
+    }
+    if (this.pending && id > this.pending.checkpointId) this.abandon(this.pending.checkpointId);
+    if (!this.pending) {
+      this.pending = barrier;
+      this.received.clear();
+      this.alignmentStart = now;
+    }
+    this.received.add(channel);
+    return this.check(now);
+  }
+
+  /** A channel ended: it no longer has to deliver the pending barrier. */
+  onChannelEnded(now: number): { barrier: BarrierEvent; alignmentMs: number } | null {
+    return this.pending ? this.check(now) : null;
+  }
+
+  /** Give up checkpoint `id` (aborted by the JobManager, or superseded): resume every channel. */
+  abandon(id: number): void {
+    if (this.pending && this.pending.checkpointId <= id) {
+      this.pending = null;
+      this.received.clear();
+      this.gate.unblockAll();
+    }
+    this.lastHandled = Math.max(this.lastHandled, id);
+  }
+
+  private check(now: number): { barrier: BarrierEvent; alignmentMs: number } | null {
+    const n = this.gate.numberOfChannels;
+    for (let i = 0; i < n; i++) if (!this.received.has(i) && !this.gate.isChannelFinished(i)) return null;
+    const barrier = this.pending!;
+    this.pending = null;
+    this.received.clear();
+    this.lastHandled = barrier.checkpointId;
+    // The caller snapshots and forwards the barrier before any further element is polled.
+    this.gate.unblockAll();
+    return { barrier, alignmentMs: now - this.alignmentStart };
+  }
+}
+
+/** Write one operator's snapshot into `targetDir`: the keyed file (if any) plus inline lists. */
+export async function persistOperatorSnapshot(
+  snapshot: OperatorSnapshot,
+  where: { targetDir: string; uid: string; subtask: number; checkpointId: number },
+  config: RuntimeConfig,
+): Promise<{ state: OperatorSubtaskState; bytes: number }> {
+  if (!snapshot.keyed) return { state: { keyed: null, lists: snapshot.lists }, bytes: 0 };
+  const { data, keyGroupStart, offsets } = snapshot.keyed;
+  const name = `${safeName(where.uid)}-${where.subtask}-chk${where.checkpointId}-${randomBytes(6).toString("hex")}.kg`;
+  const url = joinUrl(where.targetDir, name);
+  await storageFor(url, config).write(url, data);
+  return {
+    state: { keyed: { file: { url, size: data.length, sha256: sha256Hex(data) }, keyGroupStart, offsets }, lists: snapshot.lists },
+    bytes: data.length,
+  };
+}
+
+function safeName(uid: string): string {
+  return uid.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
+}
+
+/** The restore context of one operator: reads (and verifies) the files holding its key groups. */
+export function stateInitContext(restored: RestoredOperatorState | undefined, range: KeyGroupRange, config: RuntimeConfig): StateInitContext {
+  return {
+    isRestored: restored !== undefined,
+    lists: restored?.lists ?? [],
+    async keyedEntries(): Promise<Iterable<KeyedEntry>> {
+      if (!restored || restored.keyed.length === 0) return [];
+      const parts = await Promise.all(
+        restored.keyed.map(async (h) => {
+          const data = await readVerified(storageFor(h.file.url, config), h.file);
+          return [...decodeKeyGroupBlocks(data, h, range)];
+        }),
+      );
+      return parts.flat();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/** Which part of a snapshot each subtask restores, at the same and at other parallelisms. */
+import { describe, expect, it } from "vitest";
+import { keyGroupRangeFor } from "../../runtime/common/keys.js";
+import { assignRestore, checkStateMatches } from "../../runtime/state/restore-assignment.js";
+import type { CheckpointMetadata, KeyedStateHandle, OperatorStateMeta } from "../../runtime/state/snapshot-types.js";
+import { thrownWeirError } from "./fixtures.js";
+
+const MAX = 8;
+
+/** Old subtask i of `parallelism` holds its key-group range in file `f<i>`, each block 10 bytes. */
+function keyedOperator(uid: string, parallelism: number): OperatorStateMeta {
+  return {
+    uid,
+    name: `${uid} name`,
+    parallelism,
+    maxParallelism: MAX,
+    subtasks: Array.from({ length: parallelism }, (_, i) => {
+      const { start, end } = keyGroupRangeFor(i, parallelism, MAX);
+      const groups = end - start + 1;
+      const offsets = Array.from({ length: groups + 1 }, (_, g) => g * 10);
+      return {
+        keyed: { file: { url: `s3://b/f${i}`, size: groups * 10, sha256: "0".repeat(64) }, keyGroupStart: start, offsets },
+        lists: [
+          { name: "splits", mode: "split" as const, items: [`s${i}a`, `s${i}b`] },
+          { name: "everywhere", mode: "union" as const, items: [`u${i}`] },
+        ],
+      };
+    }),
+  };
+}
+
+const meta = (...operators: OperatorStateMeta[]): CheckpointMetadata => ({
+  format: "weir-snapshot",
+  version: 1,
+  kind: "savepoint",
+  jobId: "j",
+  jobName: "restore-test",
+  checkpointId: 5,
+  timestamp: 0,
+  operators,
+});
+
+/** The key groups a handle holds, each as [group, byteStart, byteEnd, url]. */
+const groupsOf = (hs: KeyedStateHandle[]) =>
+  hs.flatMap((h) => h.offsets.slice(0, -1).map((o, g) => [h.keyGroupStart + g, o, h.offsets[g + 1]!, h.file.url] as const));
+
+describe("assignRestore", () => {
+  const snap = meta(keyedOperator("win", 2));
+
+  it("gives each subtask its own state back at the same parallelism", () => {
+    const r = assignRestore(snap, { uid: "win", parallelism: 2, maxParallelism: MAX }, 1)!;
+    expect(r.keyed).toEqual([snap.operators[0]!.subtasks[1]!.keyed]);
+    expect(r.lists).toEqual([
+      { name: "splits", mode: "split", items: ["s0b", "s1b"] },
+      { name: "everywhere", mode: "union", items: ["u0", "u1"] },
+    ]);
+  });
+
+  it.each([1, 3, 4, 8])("covers every key group exactly once at parallelism %i, with the old byte ranges", (p) => {
+    const all = Array.from({ length: p }, (_, i) => {
+      const r = assignRestore(snap, { uid: "win", parallelism: p, maxParallelism: MAX }, i)!;
+      const { start, end } = keyGroupRangeFor(i, p, MAX);
+      const groups = groupsOf(r.keyed);
+      for (const [g] of groups) expect(g >= start && g <= end, `group ${g} outside ${start}..${end}`).toBe(true);
+      return groups;
+    }).flat();
+    // Old subtask 0 held groups 0..3 in f0, subtask 1 groups 4..7 in f1, 10 bytes per group.
+    expect(all.sort((a, b) => a[0] - b[0])).toEqual(
+      Array.from({ length: MAX }, (_, g) => [g, (g % 4) * 10, (g % 4) * 10 + 10, `s3://b/f${g < 4 ? 0 : 1}`]),
+    );
+  });
+
+  it("deals split items round robin in old subtask order and gives union items to everyone", () => {
+    const lists = [0, 1, 2].map((i) => assignRestore(snap, { uid: "win", parallelism: 3, maxParallelism: MAX }, i)!.lists);
+    expect(lists.map((l) => l[0]!.items)).toEqual([["s0a", "s1b"], ["s0b"], ["s1a"]]);
+    for (const l of lists) expect(l[1]).toEqual({ name: "everywhere", mode: "union", items: ["u0", "u1"] });
+  });
+
+  it("returns null for an operator without state in the snapshot", () => {
+    expect(assignRestore(snap, { uid: "new-op", parallelism: 1, maxParallelism: MAX }, 0)).toBeNull();
+  });
+
+  it("refuses a changed max parallelism, naming old and new", () => {
+    thrownWeirError(() => assignRestore(snap, { uid: "win", parallelism: 2, maxParallelism: 16 }, 0), "WEIR_E_STATE_MISMATCH",
+      "max parallelism cannot change", "snapshot 8, job 16");
+  });
+});
+
+describe("checkStateMatches", () => {
+  const snap = meta(keyedOperator("source", 1), keyedOperator("dropped", 1));
+
+  it("refuses state of operators the job lacks, naming uid and operator and the flag that skips it", () => {
+    thrownWeirError(() => checkStateMatches(snap, [{ uid: "source", name: "src" }], false), "WEIR_E_STATE_MISMATCH",
+      '"dropped" (operator "dropped name")', "--allow-non-restored-state");
+  });
+
+  it("skips that state with allowNonRestoredState, and accepts new operators without state", () => {
+    expect(checkStateMatches(snap, [{ uid: "source", name: "src" }, { uid: "new", name: "n" }], true)).toEqual(["dropped"]);
+    expect(checkStateMatches(snap, [{ uid: "source", name: "a" }, { uid: "dropped", name: "b" }], false)).toEqual([]);
+  });
+});
