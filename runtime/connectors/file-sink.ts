@@ -73,7 +73,8 @@ export function transactionalFileSink<T>(directory: string, opts: FileSinkOption
 }
 
 class PartFileWriter<T> implements TransactionalSinkWriter<T, PartFileCommittable> {
-  private current: { name: string; handle: Promise<FileHandle>; stream: Promise<WriteStream>; bytes: number } | null = null;
+  /** The open part file; `written` settles when everything handed to it is written. */
+  private current: { name: string; handle: Promise<FileHandle>; written: Promise<void> } | null = null;
 
   constructor(
     private readonly directory: string,
@@ -81,23 +82,19 @@ class PartFileWriter<T> implements TransactionalSinkWriter<T, PartFileCommittabl
     private readonly format: (value: T) => string,
   ) {}
 
-  async write(values: T[]): Promise<void> {
+  /** One write per batch; the task holds its input until it is done (the sink's backpressure). */
+  write(values: T[]): Promise<void> {
     let text = "";
     for (const v of values) text += this.format(v) + "\n";
     const part = (this.current ??= this.open());
-    part.bytes += text.length;
-    const stream = await part.stream;
-    if (!stream.write(text)) await new Promise<void>((resolve, reject) => {
-      stream.once("drain", resolve);
-      stream.once("error", reject);
-    });
+    part.written = part.written.then(async () => void (await (await part.handle).write(text)));
+    return part.written;
   }
 
   private open(): NonNullable<PartFileWriter<T>["current"]> {
     const name = `.part-${this.subtask}-${randomBytes(6).toString("hex")}.inprogress`;
     const handle = fsp.open(join(this.directory, name), "w");
-    const stream = handle.then((h) => h.createWriteStream({ autoClose: false }));
-    return { name, handle, stream, bytes: 0 };
+    return { name, handle, written: handle.then(() => undefined) };
   }
 
   async prepareCommit(checkpointId: number): Promise<PartFileCommittable[]> {
@@ -118,12 +115,8 @@ class PartFileWriter<T> implements TransactionalSinkWriter<T, PartFileCommittabl
   }
 }
 
-async function closeDurably(part: { handle: Promise<FileHandle>; stream: Promise<WriteStream> }): Promise<void> {
-  const stream = await part.stream;
-  await new Promise<void>((resolve, reject) => {
-    stream.once("error", reject);
-    stream.end(resolve);
-  });
+async function closeDurably(part: { handle: Promise<FileHandle>; written: Promise<void> }): Promise<void> {
+  await part.written;
   const handle = await part.handle;
   await handle.sync();
   await handle.close();
