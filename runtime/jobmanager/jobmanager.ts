@@ -18,7 +18,7 @@ import type { CheckpointingOverview, SavepointInfo, StopJobRequest, TriggerSavep
 import { snapshotStoreFor } from "./snapshot-store.js";
 import type { JobGraph } from "../graph/job-graph.js";
 import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
-import { readMetadata, verifyStateFiles } from "../state/storage/metadata.js";
+import { fileRefsOf, readMetadata, readVerified, verifyStateFiles } from "../state/storage/metadata.js";
 import { assignRestore, checkStateMatches } from "../state/restore-assignment.js";
 import { ResourceManager } from "./resource-manager.js";
 import type { ClusterOverview, JobDetail, JobSummary, SubmitJobRequest, SubmitJobResponse, TaskManagerInfo } from "./rest-types.js";
@@ -115,6 +115,9 @@ export class JobManager implements JobManagerApi {
     const storage = storageFor(path, this.config);
     const { meta, metadataUrl } = await readMetadata(storage, path);
     await verifyStateFiles(storage, meta);
+    // Every byte is checked before any task starts: a sink must not commit from a snapshot that a
+    // keyed operator then cannot restore. One file at a time bounds memory.
+    for (const { ref } of fileRefsOf(meta)) await readVerified(storageFor(ref.url, this.config), ref);
     const operators = graph.vertices.flatMap((v) => v.operators.map((o) => ({ uid: o.uid, name: o.node.name })));
     checkStateMatches(meta, operators, allowNonRestoredState);
     // Surfaces a changed max parallelism now rather than in every task.

@@ -127,6 +127,8 @@ export class Task {
   /** Open the operators (last first, so a chain's downstream is ready), then start the loop. */
   async start(): Promise<void> {
     try {
+      // All state is restored (and verified) before any operator opens: a bad snapshot fails the task
+      // before a sink commits anything or a record moves.
       for (let i = this.chain.operators.length - 1; i >= 0; i--) {
         const { operator, name, nodeId } = this.chain.operators[i]!;
         const rn = this.vertex.operators.find((o) => o.node.id === nodeId)!;
@@ -134,6 +136,13 @@ export class Task {
         operator.setup(ctx, this.chain.outputs.get(nodeId)!.main);
         try {
           await operator.initializeState(stateInitContext(this.deployment.restore?.operators[rn.uid], ctx.keyGroupRange, this.config));
+        } catch (err) {
+          throw tagOperator(err, name);
+        }
+      }
+      for (let i = this.chain.operators.length - 1; i >= 0; i--) {
+        const { operator, name } = this.chain.operators[i]!;
+        try {
           await operator.open();
         } catch (err) {
           throw tagOperator(err, name);
@@ -142,7 +151,11 @@ export class Task {
       if (this.isTerminal()) return;
       this.setState("RUNNING");
       this.metrics.markIdle(performance.now());
-      if (this.source) this.every(this.config["pipeline.auto-watermark-interval"], () => this.source!.onPeriodicEmit(this.idleClock()));
+      if (this.source) {
+        this.every(this.config["pipeline.auto-watermark-interval"], () => {
+          if (this.stopCheckpoint === null) this.source!.onPeriodicEmit(this.idleClock());
+        });
+      }
       this.every(this.config["execution.buffer-timeout"], () => this.flushWriters());
       this.scheduleRun();
     } catch (err) {
@@ -255,7 +268,8 @@ export class Task {
       for (;;) {
         while (this.mailbox.length > 0 && !this.pending) this.mailbox.shift()!();
         if (this.pending) return this.waitFor(this.pending);
-        if (this.stopCheckpoint !== null && this.source) return this.goIdle(); // stopped at the savepoint barrier
+        // After a stop-with-savepoint barrier nothing more is processed: wait for its completion (mail).
+        if (this.stopCheckpoint !== null) return this.goIdle();
         if (this.inputEnded && this.stopCheckpoint === null) return void this.finish();
         if (!this.writersWritable()) return this.awaitCredit();
         if (!(this.source ? this.pollSource() : this.pollGate())) return;
@@ -309,10 +323,6 @@ export class Task {
         if (++this.endedChannels === gate.numberOfChannels) this.inputEnded = true;
         const aligned = this.aligner!.onChannelEnded(performance.now());
         if (aligned) this.performCheckpoint(aligned.barrier, aligned.alignmentMs);
-        if (this.inputEnded && this.stopCheckpoint !== null) {
-          this.goIdle();
-          return false;
-        }
         break;
       }
       case "barrier": {
@@ -467,6 +477,7 @@ export class Task {
     if (this.isTerminal()) return;
     this.scheduled = true; // no more slices
     this.stopTimers();
+    while (this.pending) await this.pending; // operators' work still in flight
     this.broadcastEvent(END_OF_PARTITION);
     this.flushWriters();
     await this.closeOperators();
