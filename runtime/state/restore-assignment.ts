@@ -11,11 +11,10 @@
  */
 import { WeirError } from "../common/errors.js";
 import { keyGroupRangeFor, type KeyGroupRange } from "../common/keys.js";
+import { redistributeLists } from "./operator-state.js";
 import type {
   CheckpointMetadata,
   KeyedStateHandle,
-  OperatorListState,
-  OperatorStateMeta,
   RestoredOperatorState,
 } from "./snapshot-types.js";
 
@@ -62,7 +61,7 @@ export function assignRestore(
   const range = keyGroupRangeFor(subtask, op.parallelism, op.maxParallelism);
   return {
     keyed: old.subtasks.flatMap((s) => (s.keyed ? trimToRange(s.keyed, range) : [])),
-    lists: redistributeLists(old, subtask, op.parallelism),
+    lists: redistributeLists(old.subtasks.map((s) => s.lists), op.parallelism)[subtask]!,
   };
 }
 
@@ -73,18 +72,4 @@ function trimToRange(h: KeyedStateHandle, range: KeyGroupRange): KeyedStateHandl
   if (first > last) return [];
   const from = first - h.keyGroupStart;
   return [{ file: h.file, keyGroupStart: first, offsets: h.offsets.slice(from, last - h.keyGroupStart + 2) }];
-}
-
-/** Each list (by name, in first-seen order) with the items of `subtask` of `parallelism`. */
-function redistributeLists(old: OperatorStateMeta, subtask: number, parallelism: number): OperatorListState[] {
-  const byName = new Map<string, OperatorListState>();
-  for (const s of old.subtasks) {
-    for (const l of s.lists) {
-      const acc = byName.get(l.name);
-      if (acc) acc.items.push(...l.items);
-      else byName.set(l.name, { name: l.name, mode: l.mode, items: [...l.items] });
-    }
-  }
-  return [...byName.values()].map((l) =>
-    l.mode === "union" ? l : { ...l, items: l.items.filter((_, i) => i % parallelism === subtask) });
 }

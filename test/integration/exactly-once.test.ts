@@ -93,9 +93,7 @@ describe("exactly-once under TaskManager crashes", () => {
         [
           "state.backend=heap",
           `state.checkpoints.dir=s3://${s3.bucket}/checkpoints`,
-          `s3.endpoint=${s3.endpoint}`,
-          `s3.access-key=${s3.accessKey}`,
-          `s3.secret-key=${s3.secretKey}`,
+          ...s3.configPairs,
         ],
         3,
       );

@@ -1,0 +1,68 @@
+/**
+ * Checkpointing as users see it: checkpoint history and statistics over REST, retention of the last N
+ * on disk, the JobManager's checkpoint metrics, and `weir checkpoints | savepoint | stop` against a
+ * running job.
+ */
+import { describe, expect, it } from "vitest";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { REPO, runWeir, tempDir, useCluster, waitFor } from "../support/cluster.js";
+
+const checkpoints = tempDir("api-chk");
+
+describe("checkpoints over REST, metrics and the CLI", () => {
+  const cluster = useCluster(2, 1, [
+    "execution.checkpointing.interval=200",
+    "execution.checkpointing.num-retained=2",
+    `state.checkpoints.dir=${pathToFileURL(checkpoints).href}`,
+  ]);
+
+  it("reports history and statistics, keeps the last 2, exports metrics, and takes savepoints from the CLI", async () => {
+    const c = cluster();
+    const { jobId } = await c.client.submitJob({ module: join(REPO, "test/jobs/unbounded-pipeline.ts"), parallelism: 2 });
+    await waitFor(async () => (await c.client.checkpoints(jobId)).counts.completed >= 4, 60_000, "four checkpoints");
+
+    const overview = await c.client.checkpoints(jobId);
+    const done = overview.history.filter((h) => h.status === "COMPLETED");
+    expect(done.length).toBeGreaterThanOrEqual(4);
+    for (const h of done) {
+      expect(h.kind).toBe("checkpoint");
+      expect(h.acknowledged).toBe(h.total);
+      expect(h.total).toBe(4); // source and reduce, 2 subtasks each
+      expect(h.stateSize).toBeGreaterThan(0);
+      expect(h.endToEndDuration).toBeGreaterThanOrEqual(0);
+      expect(h.alignmentMs).toBeGreaterThanOrEqual(0);
+      expect(h.triggerTimestamp).toBeGreaterThan(0);
+    }
+    const latest = overview.latest.completed!;
+    expect(existsSync(join(fileURLToPath(latest.externalPath!), "_metadata"))).toBe(true);
+    // Retention: only the 2 newest chk-N directories stay (a third may be being written).
+    await waitFor(() => readdirSync(join(checkpoints, jobId)).filter((d) => d.startsWith("chk-")).length <= 3, 10_000, "old checkpoints deleted");
+    const kept = readdirSync(join(checkpoints, jobId)).filter((d) => d.startsWith("chk-")).map((d) => Number(d.slice(4)));
+    expect(Math.min(...kept)).toBeGreaterThanOrEqual(latest.id - 2);
+
+    const metrics = await (await fetch(`${c.restUrl}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`weir_job_checkpoints_completed_total\\{[^}]*job_id="${jobId}"[^}]*\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`weir_job_last_checkpoint_size_bytes\\{[^}]*job_id="${jobId}"`));
+    expect(metrics).toMatch(new RegExp(`weir_job_restarts_total\\{[^}]*job_id="${jobId}"[^}]*\\} 0`));
+
+    const listed = await runWeir(["checkpoints", jobId, "--jobmanager", c.restUrl]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/COMPLETED/);
+
+    const savepoints = tempDir("api-sp");
+    const taken = await runWeir(["savepoint", jobId, savepoints, "--jobmanager", c.restUrl]);
+    expect(taken.code, taken.stderr).toBe(0);
+    const path = taken.stdout.trim().split("\n").at(-1)!;
+    expect(path).toContain(savepoints);
+    expect(existsSync(join(path.startsWith("file:") ? fileURLToPath(path) : path, "_metadata"))).toBe(true);
+    expect((await c.client.jobDetail(jobId)).state).toBe("RUNNING"); // a savepoint does not stop the job
+
+    const stopped = await runWeir(["stop", jobId, "--savepoint-dir", savepoints, "--jobmanager", c.restUrl]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const d = await c.client.waitForJobState(jobId, ["FINISHED"], { timeoutMs: 30_000 });
+    expect(d.state).toBe("FINISHED");
+    expect(readdirSync(savepoints).filter((f) => f.startsWith("savepoint-"))).toHaveLength(2);
+  }, 120_000);
+});
