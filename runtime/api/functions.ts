@@ -6,6 +6,7 @@ import type {
   AggregatingState,
   ListState,
   MapState,
+  OperatorStateStore,
   ReducingState,
   StateOptions,
   ValueState,
@@ -34,6 +35,12 @@ export interface RuntimeContext {
   readonly maxParallelism: number;
   /** The job's arguments, as passed after `--` on `weir run`. */
   readonly jobArgs: readonly string[];
+  /**
+   * Non-keyed list state of this operator subtask, checkpointed with it: `listState` items are spread
+   * over the subtasks on a rescale, `unionListState` items go to every subtask. Items must be JSON-safe.
+   * Declare in `open` (or when a source reader / sink writer is created).
+   */
+  readonly operatorState: OperatorStateStore;
 }
 
 /**

@@ -10,9 +10,10 @@
  */
 import type { Committer, TransactionalSink, TransactionalSinkWriter } from "../api/sink.js";
 import type { Batch } from "../common/elements.js";
+import { RESERVED_PREFIX } from "../state/operator-state.js";
 import { StreamOperator, type OperatorSnapshot, type SnapshotRequest, type StateInitContext } from "./operator.js";
 
-const COMMITTABLES = "committables";
+const COMMITTABLES = `${RESERVED_PREFIX}committables`;
 
 interface Pending {
   checkpointId: number;

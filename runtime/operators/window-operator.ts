@@ -19,8 +19,9 @@ import { SliceAssigner, SliceStore } from "../time/slicing.js";
 import { windowAgg, type WindowAgg } from "../time/window-agg.js";
 import { KeyedOperator, preview } from "./keyed-operator.js";
 import type { KeyedEntry, OperatorListState } from "../state/snapshot-types.js";
+import { RESERVED_PREFIX } from "../state/operator-state.js";
 
-const WINDOW_PROGRESS = "window-progress";
+const WINDOW_PROGRESS = `${RESERVED_PREFIX}window-progress`;
 import { BatchCollector } from "./operator.js";
 
 /** The graph spec of a window operator. */

@@ -17,6 +17,14 @@ import type { OperatorListState } from "./snapshot-types.js";
 
 type Mode = OperatorListState["mode"];
 
+/** List state names the runtime itself uses (source splits, sink committables, window progress). */
+export const RESERVED_PREFIX = "weir.";
+
+/** The lists of a snapshot that belong to user code, not to the runtime. */
+export function userLists(lists: readonly OperatorListState[]): OperatorListState[] {
+  return lists.filter((l) => !l.name.startsWith(RESERVED_PREFIX));
+}
+
 export class DefaultOperatorStateStore implements OperatorStateStore {
   private readonly lists = new Map<string, { mode: Mode; items: unknown[] }>();
   private readonly declared = new Set<string>();
@@ -31,6 +39,11 @@ export class DefaultOperatorStateStore implements OperatorStateStore {
     return this.declare<T>(name, "union");
   }
 
+  /** True when there is no list at all (nothing to snapshot). */
+  get isEmpty(): boolean {
+    return this.lists.size === 0;
+  }
+
   /** A copy of every list (declared or only restored), taken now. */
   snapshot(): OperatorListState[] {
     return [...this.lists].map(([name, l]) => ({ name, mode: l.mode, items: structuredClone(l.items) }));
@@ -42,6 +55,9 @@ export class DefaultOperatorStateStore implements OperatorStateStore {
   }
 
   private declare<T>(name: string, mode: Mode): ListState<T> {
+    if (name.startsWith(RESERVED_PREFIX)) {
+      throw new WeirError("WEIR_E_USER_FUNCTION", `"${this.operatorName}" declares list state "${name}": names starting with "${RESERVED_PREFIX}" are the runtime's`);
+    }
     const l = this.lists.get(name);
     if (l !== undefined && l.mode !== mode) {
       const code = this.declared.has(name) ? "WEIR_E_USER_FUNCTION" : "WEIR_E_STATE_MISMATCH";

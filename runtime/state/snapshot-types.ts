@@ -9,8 +9,8 @@
  */
 
 /**
- * One entry of keyed state. `namespace` says whose entry it is: `s:<stateName>` for a declared keyed
- * state (its value in the backend-independent form of runtime/state), `t:event` / `t:processing` for
+ * One entry of keyed state. `namespace` says whose entry it is: `s:<kind>[+ttl]:<name>` for a declared
+ * keyed state (its value in the backend-independent form of runtime/state/codec.ts), `t:event` / `t:processing` for
  * timers, `w` for an operator's window contents.
  */
 export type KeyedEntry = [namespace: string, key: unknown, value: unknown];

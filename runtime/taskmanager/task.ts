@@ -20,6 +20,7 @@ import { StatusWatermarkValve } from "../time/watermark-valve.js";
 import { buildChain, operatorOf, sideOutputOf, tagOperator, type Chain, type ChainWriter } from "./chain.js";
 import { SourceDriver } from "./source-driver.js";
 import { BarrierAligner, persistOperatorSnapshot, stateInitContext } from "./task-checkpointing.js";
+import { DefaultOperatorStateStore, RESERVED_PREFIX, userLists } from "../state/operator-state.js";
 
 /** The writer operations the task loop needs beyond the chain's. */
 export interface TaskWriter extends ChainWriter {
@@ -47,7 +48,7 @@ export interface CheckpointReporter {
 }
 
 /** The name of the source's split positions in its operator state. */
-const SPLITS_STATE = "splits";
+const SPLITS_STATE = `${RESERVED_PREFIX}splits`;
 
 export interface TaskIo {
   writers: Map<number, TaskWriter>;
@@ -67,6 +68,8 @@ export class Task {
   /** Set by a stop-with-savepoint barrier: wait for its completion, then finish without ending input. */
   private stopCheckpoint: number | null = null;
   private readonly mailbox: (() => void)[] = [];
+  /** User-declared operator list state, per operator uid. */
+  private readonly operatorStores = new Map<string, DefaultOperatorStateStore>();
   /** Pending timeouts and intervals (clearTimeout clears both in Node). */
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private pending: Promise<void> | null = null;
@@ -106,7 +109,7 @@ export class Task {
         head.node.name,
         head.node.spec.source,
         head.node.spec.watermarks,
-        this.runtimeContext(vertex.maxParallelism),
+        this.runtimeContext(vertex.maxParallelism, head.uid, head.node.name),
         this.chain.headOutput,
         (idle) => this.broadcastEvent({ kind: "status", idle }),
         () => this.idleClock(),
@@ -183,19 +186,31 @@ export class Task {
     });
   }
 
-  private runtimeContext(maxParallelism: number): RuntimeContext {
+  private runtimeContext(maxParallelism: number, uid: string, operatorName: string): RuntimeContext {
     return {
       taskName: this.name,
       subtaskIndex: this.deployment.subtaskIndex,
       parallelism: this.vertex.parallelism,
       maxParallelism,
       jobArgs: this.deployment.args,
+      operatorState: this.operatorStore(uid, operatorName),
     };
+  }
+
+  /** The operator's user list state, restored from the deployment's snapshot on first use. */
+  private operatorStore(uid: string, operatorName: string): DefaultOperatorStateStore {
+    let store = this.operatorStores.get(uid);
+    if (!store) {
+      store = new DefaultOperatorStateStore(operatorName);
+      store.restore(userLists(this.deployment.restore?.operators[uid]?.lists ?? []));
+      this.operatorStores.set(uid, store);
+    }
+    return store;
   }
 
   private operatorContext(name: string, uid: string, maxParallelism: number, nodeId: number): OperatorContext {
     return {
-      runtime: this.runtimeContext(maxParallelism),
+      runtime: this.runtimeContext(maxParallelism, uid, name),
       operatorName: name,
       uid,
       keyGroupRange: keyGroupRangeFor(this.deployment.subtaskIndex, this.vertex.parallelism, maxParallelism),
@@ -400,6 +415,11 @@ export class Task {
         }
         const lists: OperatorListState[] = [{ name: SPLITS_STATE, mode: "split", items: splits }];
         phases.push({ uid: this.vertex.operators[0]!.uid, run: async () => ({ keyed: null, lists }) });
+      }
+      for (const [uid, store] of this.operatorStores) {
+        if (store.isEmpty) continue;
+        const lists = store.snapshot();
+        phases.push({ uid, run: async () => ({ keyed: null, lists }) });
       }
       for (const { operator, name, nodeId } of this.chain.operators) {
         try {

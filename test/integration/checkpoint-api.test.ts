@@ -1,13 +1,16 @@
 /**
  * Checkpointing as users see it: checkpoint history and statistics over REST, retention of the last N
  * on disk, the JobManager's checkpoint metrics, and `weir checkpoints | savepoint | stop` against a
- * running job.
+ * running job; user operator list state through a stop-with-savepoint and a rescaled restore.
  */
 import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { REPO, runWeir, tempDir, useCluster, waitFor } from "../support/cluster.js";
+import { readJsonLines, REPO, runWeir, tempDir, useCluster, waitFor } from "../support/cluster.js";
+import { resolveConfig } from "../../runtime/config/options.js";
+import { storageFor } from "../../runtime/state/storage/checkpoint-storage.js";
+import { readMetadata } from "../../runtime/state/storage/metadata.js";
 
 const checkpoints = tempDir("api-chk");
 
@@ -64,5 +67,35 @@ describe("checkpoints over REST, metrics and the CLI", () => {
     const d = await c.client.waitForJobState(jobId, ["FINISHED"], { timeoutMs: 30_000 });
     expect(d.state).toBe("FINISHED");
     expect(readdirSync(savepoints).filter((f) => f.startsWith("savepoint-"))).toHaveLength(2);
+  }, 120_000);
+});
+
+describe("operator list state of user functions", () => {
+  const cluster = useCluster(2, 2, ["execution.checkpointing.interval=200", `state.checkpoints.dir=${pathToFileURL(tempDir("ops-chk")).href}`]);
+
+  it("is checkpointed per subtask and spread over the subtasks of a rescaled restore", async () => {
+    const c = cluster();
+    const job = join(REPO, "test/jobs/operator-state.ts");
+    const { jobId } = await c.client.submitJob({ module: job, args: [tempDir("ops-out")], parallelism: 2 });
+    await waitFor(async () => (await c.client.checkpoints(jobId)).counts.completed >= 2, 60_000, "two checkpoints");
+    const { triggerId } = await c.client.stopWithSavepoint(jobId, { dir: tempDir("ops-sp") });
+    const location = await c.client.waitForSavepoint(jobId, triggerId, 30_000);
+    await c.client.waitForJobState(jobId, ["FINISHED"], { timeoutMs: 30_000 });
+    const { meta } = await readMetadata(storageFor(location, resolveConfig()), location);
+    const counter = meta.operators.find((o) => o.uid === "counter")!;
+    const saved = counter.subtasks.map((s) => s.lists.find((l) => l.name === "count")!.items[0] as number);
+    expect(saved).toHaveLength(2);
+    expect(saved.every((n) => n > 0)).toBe(true);
+
+    const out = tempDir("ops-out");
+    const restored = await c.client.submitJob({ module: job, args: [out], parallelism: 3, savepointPath: location });
+    await waitFor(() => readJsonLines(out).length >= 2, 30_000, "restored counts to be emitted");
+    await c.client.cancelJob(restored.jobId);
+    const got = readJsonLines<[string, number, number[]]>(out).sort((a, b) => a[1] - b[1]);
+    // Split redistribution: item i goes to subtask i % 3, so subtask 2 gets nothing.
+    expect(got.map((r) => [r[1], r[2]])).toEqual([
+      [0, [saved[0]]],
+      [1, [saved[1]]],
+    ]);
   }, 120_000);
 });

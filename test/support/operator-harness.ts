@@ -10,6 +10,7 @@
  */
 import type { Batch } from "../../runtime/common/elements.js";
 import type { OperatorContext, Output, ProcessingTimeService, StateInitContext, StreamOperator } from "../../runtime/operators/operator.js";
+import { DefaultOperatorStateStore } from "../../runtime/state/operator-state.js";
 
 /** A processing-time service driven by the test: callbacks run only inside `advanceTo`. */
 export class ManualClock implements ProcessingTimeService {
@@ -116,7 +117,7 @@ export async function harness<O extends StreamOperator>(
     return s;
   };
   const ctx: OperatorContext = {
-    runtime: { taskName: opts.name ?? "test-op", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [] },
+    runtime: { taskName: opts.name ?? "test-op", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") },
     operatorName: opts.name ?? "test-op",
     uid: "test-op-uid",
     keyGroupRange: { start: 0, end: 127 },

@@ -4,6 +4,7 @@ import { OutputTag } from "../../runtime/api/functions.js";
 import { watermarks } from "../../runtime/api/watermarks.js";
 import { session, sliding, tumbling } from "../../runtime/api/windows.js";
 import type { ReaderOutput } from "../../runtime/api/source.js";
+import { DefaultOperatorStateStore } from "../../runtime/state/operator-state.js";
 
 describe("DataStream setters", () => {
   it("reject a non-positive or fractional parallelism and maxParallelism", () => {
@@ -39,7 +40,7 @@ describe("StreamEnvironment sources", () => {
     env.fromSequence(5, 9).print();
     const spec = env.toStreamGraph().nodes[0]!.spec;
     if (spec.kind !== "source") throw new Error("expected a source");
-    const reader = spec.source.createReader({ taskName: "s", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [] });
+    const reader = spec.source.createReader({ taskName: "s", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") });
     reader.addSplits(spec.source.splits({ parallelism: 1 }));
     const got: number[] = [];
     const out: ReaderOutput<number> = { forSplit: () => ({ collect: (v) => void got.push(v) }), releaseSplit() {} };

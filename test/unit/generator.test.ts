@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RuntimeContext } from "../../runtime/api/functions.js";
 import type { ReaderOutput, Source, SourceReader, SourceSplit } from "../../runtime/api/source.js";
 import { collectionSource, generatorSource, splitSource } from "../../runtime/connectors/generator.js";
+import { DefaultOperatorStateStore } from "../../runtime/state/operator-state.js";
 
 /** A ReaderOutput that records what each split emitted and which splits were released. */
 class FakeReaderOutput<T> implements ReaderOutput<T> {
@@ -32,7 +33,7 @@ class FakeReaderOutput<T> implements ReaderOutput<T> {
 }
 
 function ctx(subtaskIndex: number, parallelism: number): RuntimeContext {
-  return { taskName: "source", subtaskIndex, parallelism, maxParallelism: 128, jobArgs: [] };
+  return { taskName: "source", subtaskIndex, parallelism, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") };
 }
 
 /** One subtask's reader with its splits assigned as the task does (split i goes to subtask i % parallelism). */
