@@ -34,6 +34,11 @@ export const OPTIONS = {
   "execution.checkpointing.timeout": { default: 600_000, min: 100, doc: "A checkpoint not complete after this long is aborted (ms)." },
   "execution.checkpointing.tolerable-failed-checkpoints": { default: 0, min: 0, doc: "Consecutive failed checkpoints tolerated before the job fails." },
   "execution.checkpointing.num-retained": { default: 1, min: 1, doc: "Completed checkpoints kept; older ones are deleted." },
+  "execution.checkpointing.externalized-checkpoint-retention": {
+    default: "RETAIN_ON_CANCELLATION",
+    values: ["RETAIN_ON_CANCELLATION", "DELETE_ON_CANCELLATION"],
+    doc: "Whether a canceled or failed job keeps its retained checkpoints (a finished job always deletes them).",
+  },
   "state.checkpoints.dir": { default: "", doc: "Where checkpoints go: file:///dir or s3://bucket/prefix (required when checkpointing is on)." },
   "state.savepoints.dir": { default: "", doc: "Default target directory of savepoints (file:// or s3:// URL)." },
   "state.backend": { default: "heap", values: ["heap", "rocksdb"], doc: "Keyed state backend: heap (in memory) or rocksdb (on local disk)." },

@@ -15,7 +15,7 @@ import { CheckpointCoordinator } from "./checkpoint-coordinator.js";
 import { createRestartStrategy } from "./restart-strategy.js";
 import type { TriggerOutcome } from "./rest-server.js";
 import type { CheckpointingOverview, SavepointInfo, StopJobRequest, TriggerSavepointRequest } from "./rest-types.js";
-import { snapshotStoreFor } from "./snapshot-store.js";
+import { snapshotStoreFor, type JobSnapshotStore } from "./snapshot-store.js";
 import type { JobGraph } from "../graph/job-graph.js";
 import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { fileRefsOf, readMetadata, readVerified, verifyStateFiles } from "../state/storage/metadata.js";
@@ -48,6 +48,7 @@ export class JobManager implements JobManagerApi {
   private readonly rm = new ResourceManager();
   private readonly jobs = new Map<string, JobMaster>();
   private readonly coordinators = new Map<string, CheckpointCoordinator>();
+  private readonly snapshotStores = new Map<string, JobSnapshotStore>();
   private readonly sockets = new Map<string, JsonSocket<TmToJm, JmToTm>>();
   private readonly waitingForSlots: { job: JobMaster; timer: ReturnType<typeof setTimeout> }[] = [];
 
@@ -129,6 +130,7 @@ export class JobManager implements JobManagerApi {
   /** The job's checkpoint coordinator, wired to its tasks and to checkpoint storage. */
   private attachCheckpointing(job: JobMaster, restored: RestorePoint | null): void {
     const store = snapshotStoreFor(job.id, this.config, this.log);
+    this.snapshotStores.set(job.id, store);
     if (restored) store.addRestored(restored);
     const execTm = (executionId: string) => job.currentExecutions().find((e) => e.id === executionId)?.tmId ?? null;
     const byTm = (executionIds: string[]) => {
@@ -272,7 +274,17 @@ export class JobManager implements JobManagerApi {
 
   private onJobTerminal(job: JobMaster): void {
     // Statistics stay readable over REST; the coordinator itself has nothing left to do.
-    this.coordinators.get(job.id)?.stop();
+    const coordinator = this.coordinators.get(job.id);
+    coordinator?.stop();
+    // A finished job needs no checkpoint; a canceled or failed one keeps them unless told otherwise.
+    const discard = job.state === "FINISHED" || this.config["execution.checkpointing.externalized-checkpoint-retention"] === "DELETE_ON_CANCELLATION";
+    const store = this.snapshotStores.get(job.id);
+    this.snapshotStores.delete(job.id);
+    if (discard && store) {
+      void (coordinator?.whenIdle() ?? Promise.resolve())
+        .then(() => store.discardAll())
+        .catch((err) => this.log.warn({ jobId: job.id, err: describeError(err) }, "could not delete the job's checkpoints"));
+    }
     clearTimeout(this.restartTimers.get(job.id));
     this.restartTimers.delete(job.id);
     this.removeWaiting(job);

@@ -5,14 +5,20 @@
  */
 import type { Logger } from "pino";
 import type { RuntimeConfig } from "../config/options.js";
-import { storageFor } from "../state/storage/checkpoint-storage.js";
+import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { checkpointDirUrl, CompletedCheckpointStore, newSavepointDirUrl, type DiscardResult } from "../state/storage/completed-store.js";
 import { writeMetadata } from "../state/storage/metadata.js";
 import { WeirError } from "../common/errors.js";
 import type { SnapshotStore } from "./checkpoint-coordinator.js";
 import type { RestorePoint } from "./job-master.js";
 
-export function snapshotStoreFor(jobId: string, config: RuntimeConfig, log: Logger): SnapshotStore & { addRestored(p: RestorePoint): void } {
+export interface JobSnapshotStore extends SnapshotStore {
+  addRestored(p: RestorePoint): void;
+  /** Delete the job's checkpoint directory (`<state.checkpoints.dir>/<jobId>`) and everything in it. */
+  discardAll(): Promise<void>;
+}
+
+export function snapshotStoreFor(jobId: string, config: RuntimeConfig, log: Logger): JobSnapshotStore {
   const root = config["state.checkpoints.dir"];
   const completed = root ? new CompletedCheckpointStore(storageFor(root, config), config["execution.checkpointing.num-retained"], { log }) : null;
   // A job restored without a checkpoint directory still fails over to the snapshot it started from.
@@ -40,6 +46,11 @@ export function snapshotStoreFor(jobId: string, config: RuntimeConfig, log: Logg
       if (completed) report("discarding files of a failed checkpoint")(await completed.discardUnregistered(urls));
     },
     discardDirectory: (dir) => storageFor(dir, config).deleteDirectory(dir),
+    async discardAll() {
+      if (!root) return;
+      const dir = parentUrl(checkpointDirUrl(root, jobId, 0));
+      await storageFor(dir, config).deleteDirectory(dir);
+    },
     addRestored(p) {
       restored = p;
       if (completed) void completed.addRestored(p.meta, p.metadataUrl).then(report("retention"));

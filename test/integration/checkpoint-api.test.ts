@@ -67,6 +67,8 @@ describe("checkpoints over REST, metrics and the CLI", () => {
     const d = await c.client.waitForJobState(jobId, ["FINISHED"], { timeoutMs: 30_000 });
     expect(d.state).toBe("FINISHED");
     expect(readdirSync(savepoints).filter((f) => f.startsWith("savepoint-"))).toHaveLength(2);
+    // A finished job needs no checkpoints: its directory goes; the savepoints stay.
+    await waitFor(() => !existsSync(join(checkpoints, jobId)), 10_000, "the finished job's checkpoints to be deleted");
   }, 120_000);
 });
 
