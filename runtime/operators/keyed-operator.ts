@@ -28,6 +28,8 @@ export abstract class KeyedOperator extends StreamOperator {
   protected currentCk: CanonicalKey = "";
   /** True when state must be loaded before use (RocksDB). */
   private asyncState = false;
+  /** Whether keyed state, timers or window contents may have changed since the last checkpoint's snapshot. */
+  private changed = true;
   /** The last piece of asynchronous work; later work chains behind it. */
   private tail: Promise<void> | null = null;
 
@@ -48,6 +50,7 @@ export abstract class KeyedOperator extends StreamOperator {
     this.timers = new InternalTimerService(
       this.ctx.processingTime,
       (t, domain) => {
+        this.changed = true;
         this.setCurrentKey(t.key, t.ck);
         this.onTimer(t, domain);
       },
@@ -82,7 +85,19 @@ export abstract class KeyedOperator extends StreamOperator {
 
   protected restoreLists(_lists: readonly OperatorListState[]): void {}
 
-  override snapshotState(_request: SnapshotRequest): () => Promise<OperatorSnapshot> {
+  /** Records or timers may have changed keyed state (subclasses that bypass `processBatch` call it). */
+  protected markChanged(): void {
+    this.changed = true;
+  }
+
+  override snapshotState(request: SnapshotRequest): () => Promise<OperatorSnapshot> {
+    const unchanged = !this.changed;
+    // Savepoints are self-contained and do not count as "the previous checkpoint".
+    if (!request.savepoint) this.changed = false;
+    if (unchanged && request.mayReuseKeyed) {
+      const lists = this.snapshotLists();
+      return async () => ({ keyed: "unchanged", lists });
+    }
     const maxParallelism = this.ctx.runtime.maxParallelism;
     const byGroup = new Map<number, KeyedEntry[]>();
     const add = (ck: CanonicalKey, entry: KeyedEntry) => {
@@ -137,6 +152,7 @@ export abstract class KeyedOperator extends StreamOperator {
   protected abstract processKeyedBatch(batch: Batch, input: number): void;
 
   processBatch(batch: Batch, input: number): void | Promise<void> {
+    if (batch.values.length > 0) this.changed = true;
     if (!this.asyncState) return this.processKeyedBatch(batch, input);
     return this.chain(async () => {
       const keys = batch.values.map((v) => {

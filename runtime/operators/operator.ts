@@ -57,11 +57,17 @@ export interface SnapshotRequest {
   readonly checkpointId: number;
   readonly timestamp: number;
   readonly savepoint: boolean;
+  /**
+   * The keyed state this operator wrote at its previous checkpoint belongs to a completed checkpoint:
+   * if nothing changed since, the operator may answer "unchanged" and the task refers to that file
+   * again (shared between checkpoints, reference-counted by the JobManager) instead of writing it.
+   */
+  readonly mayReuseKeyed: boolean;
 }
 
 /** What an operator's asynchronous snapshot phase produces. */
 export interface OperatorSnapshot {
-  keyed: { data: Buffer; keyGroupStart: number; offsets: number[] } | null;
+  keyed: { data: Buffer; keyGroupStart: number; offsets: number[] } | "unchanged" | null;
   lists: OperatorListState[];
 }
 

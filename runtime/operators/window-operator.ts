@@ -122,6 +122,7 @@ export class WindowOperator extends KeyedOperator {
 
   /** Window contents live in memory on every backend: no state to load first. */
   override processBatch(batch: Batch): void {
+    if (batch.values.length > 0) this.markChanged();
     this.processKeyedBatch(batch);
   }
 
@@ -134,10 +135,7 @@ export class WindowOperator extends KeyedOperator {
   /** Fire the event-time windows the watermark completes, emit their results, then forward it. */
   override processWatermark(timestamp: number): void {
     this.currentWatermark = timestamp;
-    if (this.eventTime) {
-      this.store.advance(timestamp);
-      this.flush();
-    }
+    if (this.eventTime) this.advanceStore(timestamp);
     this.output.emitWatermark(timestamp);
   }
 
@@ -230,6 +228,15 @@ export class WindowOperator extends KeyedOperator {
     fn.process(key, this.firing, this.spec.fn.kind === "process" ? (result as unknown[]) : [result], this.results);
   }
 
+  /** Fire and purge windows up to `time`; firing (session flags) or purging changes the keyed state. */
+  private advanceStore(time: number): void {
+    const before = this.store.size;
+    this.store.advance(time);
+    const fired = this.results.values.length > 0 || [...this.side.values()].some((c) => c.values.length > 0);
+    if (fired || this.store.size !== before) this.markChanged();
+    this.flush();
+  }
+
   private flush(): void {
     this.results.flushTo(this.output, true);
     for (const [tag, c] of this.side) c.flushTo(this.ctx.sideOutput(tag), true);
@@ -237,8 +244,7 @@ export class WindowOperator extends KeyedOperator {
 
   private onProcessingTime(now: number): void {
     if (now > this.procHorizon) this.procHorizon = now;
-    this.store.advance(this.procHorizon);
-    this.flush();
+    this.advanceStore(this.procHorizon);
     this.scheduleAt(this.store.nextFireTime());
   }
 

@@ -8,7 +8,7 @@ import type { KeyGroupRange } from "../common/keys.js";
 import type { RuntimeConfig } from "../config/options.js";
 import type { OperatorSnapshot, StateInitContext } from "../operators/operator.js";
 import { decodeKeyGroupBlocks } from "../state/key-group-file.js";
-import type { KeyedEntry, OperatorSubtaskState, RestoredOperatorState } from "../state/snapshot-types.js";
+import type { KeyedEntry, KeyedStateHandle, OperatorSubtaskState, RestoredOperatorState } from "../state/snapshot-types.js";
 import { joinUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { readVerified, sha256Hex } from "../state/storage/metadata.js";
 
@@ -85,12 +85,20 @@ export class BarrierAligner {
   }
 }
 
-/** Write one operator's snapshot into `targetDir`: the keyed file (if any) plus inline lists. */
+/**
+ * Write one operator's snapshot into `targetDir`: the keyed file (if any) plus inline lists. Keyed
+ * state that did not change refers to `previous`, the file of the last completed checkpoint.
+ */
 export async function persistOperatorSnapshot(
   snapshot: OperatorSnapshot,
   where: { targetDir: string; uid: string; subtask: number; checkpointId: number },
+  previous: KeyedStateHandle | null,
   config: RuntimeConfig,
 ): Promise<{ state: OperatorSubtaskState; bytes: number }> {
+  if (snapshot.keyed === "unchanged") {
+    if (!previous) throw new Error(`operator ${where.uid} reported unchanged keyed state without a previous checkpoint's file`);
+    return { state: { keyed: previous, lists: snapshot.lists }, bytes: 0 };
+  }
   if (!snapshot.keyed) return { state: { keyed: null, lists: snapshot.lists }, bytes: 0 };
   const { data, keyGroupStart, offsets } = snapshot.keyed;
   const name = `${safeName(where.uid)}-${where.subtask}-chk${where.checkpointId}-${randomBytes(6).toString("hex")}.kg`;

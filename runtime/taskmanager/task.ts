@@ -14,7 +14,7 @@ import type { JobVertex } from "../graph/job-graph.js";
 import type { CheckpointAck, CheckpointTrigger, TaskDeployment } from "../jobmanager/control-protocol.js";
 import type { TaskState } from "../jobmanager/rest-types.js";
 import type { OperatorContext, OperatorSnapshot, ProcessingTimeService } from "../operators/operator.js";
-import type { OperatorListState, OperatorSubtaskState } from "../state/snapshot-types.js";
+import type { KeyedStateHandle, OperatorListState, OperatorSubtaskState } from "../state/snapshot-types.js";
 import { TaskIoMetrics } from "../metrics/task-io-metrics.js";
 import { StatusWatermarkValve } from "../time/watermark-valve.js";
 import { buildChain, operatorOf, sideOutputOf, tagOperator, type Chain, type ChainWriter } from "./chain.js";
@@ -68,6 +68,13 @@ export class Task {
   /** Set by a stop-with-savepoint barrier: wait for its completion, then finish without ending input. */
   private stopCheckpoint: number | null = null;
   private readonly mailbox: (() => void)[] = [];
+  /**
+   * Per operator uid: the keyed state file of its last checkpoint (not savepoint) snapshot, and whether
+   * that checkpoint completed. Only then may an unchanged operator refer to the file again.
+   */
+  private readonly keyedFiles = new Map<string, { checkpointId: number; handle: KeyedStateHandle | null; completed: boolean }>();
+  /** Per operator uid, the id of its last checkpoint (not savepoint) snapshot. */
+  private readonly lastSnapshot = new Map<string, number>();
   /** User-declared operator list state, per operator uid. */
   private readonly operatorStores = new Map<string, DefaultOperatorStateStore>();
   /** Pending timeouts and intervals (clearTimeout clears both in Node). */
@@ -422,9 +429,13 @@ export class Task {
         phases.push({ uid, run: async () => ({ keyed: null, lists }) });
       }
       for (const { operator, name, nodeId } of this.chain.operators) {
+        const uid = this.uidOf(nodeId);
+        const last = this.keyedFiles.get(uid);
+        const mayReuseKeyed = !barrier.savepoint && last !== undefined && last.completed && last.checkpointId === this.lastSnapshot.get(uid);
         try {
-          const run = operator.snapshotState({ checkpointId: id, timestamp: barrier.timestamp, savepoint: barrier.savepoint });
-          if (run) phases.push({ uid: this.uidOf(nodeId), run });
+          const run = operator.snapshotState({ checkpointId: id, timestamp: barrier.timestamp, savepoint: barrier.savepoint, mayReuseKeyed });
+          if (!barrier.savepoint) this.lastSnapshot.set(uid, id);
+          if (run) phases.push({ uid, run });
         } catch (err) {
           throw tagOperator(err, name);
         }
@@ -453,7 +464,17 @@ export class Task {
     const operators: Record<string, OperatorSubtaskState> = {};
     let bytes = 0;
     const where = { targetDir: barrier.targetDir, subtask: this.deployment.subtaskIndex, checkpointId: barrier.checkpointId };
-    const results = await Promise.all(phases.map(async (p) => ({ uid: p.uid, ...(await persistOperatorSnapshot(await p.run(), { ...where, uid: p.uid }, this.config)) })));
+    const results = await Promise.all(
+      phases.map(async (p) => {
+        const snapshot = await p.run();
+        const previous = this.keyedFiles.get(p.uid)?.handle ?? null;
+        const persisted = await persistOperatorSnapshot(snapshot, { ...where, uid: p.uid }, previous, this.config);
+        if (!barrier.savepoint && (snapshot.keyed !== null || this.keyedFiles.has(p.uid))) {
+          this.keyedFiles.set(p.uid, { checkpointId: barrier.checkpointId, handle: persisted.state.keyed, completed: false });
+        }
+        return { uid: p.uid, ...persisted };
+      }),
+    );
     for (const r of results) {
       const prev = operators[r.uid];
       operators[r.uid] = prev ? { keyed: prev.keyed ?? r.state.keyed, lists: [...prev.lists, ...r.state.lists] } : r.state;
@@ -469,6 +490,7 @@ export class Task {
   /** Checkpoint `checkpointId` completed: operators commit (in the mailbox, holding input meanwhile). */
   notifyCheckpointComplete(checkpointId: number): void {
     this.mail(() => {
+      for (const f of this.keyedFiles.values()) if (f.checkpointId === checkpointId) f.completed = true;
       const stop = this.stopCheckpoint !== null && checkpointId >= this.stopCheckpoint;
       const commit = (async () => {
         for (const { operator, name } of this.chain.operators) {

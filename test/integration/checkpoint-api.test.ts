@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { readJsonLines, REPO, runWeir, tempDir, useCluster, waitFor } from "../support/cluster.js";
 import { resolveConfig } from "../../runtime/config/options.js";
 import { storageFor } from "../../runtime/state/storage/checkpoint-storage.js";
-import { readMetadata } from "../../runtime/state/storage/metadata.js";
+import { readMetadata, verifyStateFiles } from "../../runtime/state/storage/metadata.js";
 
 const checkpoints = tempDir("api-chk");
 
@@ -99,5 +99,31 @@ describe("operator list state of user functions", () => {
       [0, [saved[0]]],
       [1, [saved[1]]],
     ]);
+  }, 120_000);
+});
+
+describe("keyed state that did not change", () => {
+  const dir = tempDir("idle-chk");
+  const cluster = useCluster(2, 1, ["execution.checkpointing.interval=100", `state.checkpoints.dir=${pathToFileURL(dir).href}`]);
+
+  it("is not written again: later checkpoints share the file, and retention keeps it while they need it", async () => {
+    const c = cluster();
+    const { jobId } = await c.client.submitJob({ module: join(REPO, "test/jobs/idle-keyed.ts"), parallelism: 2 });
+    await waitFor(async () => (await c.client.checkpoints(jobId)).counts.completed >= 8, 60_000, "eight checkpoints");
+    const history = (await c.client.checkpoints(jobId)).history.filter((h) => h.status === "COMPLETED");
+    // The newest checkpoints wrote nothing: every keyed file is one an earlier checkpoint wrote.
+    expect(history[0]!.stateSize).toBe(0);
+    const config = resolveConfig();
+    const latest = await readMetadata(storageFor(history[0]!.externalPath!, config), history[0]!.externalPath!);
+    const counts = latest.meta.operators.find((o) => o.uid === "counts")!;
+    const files = counts.subtasks.map((s) => s.keyed!.file.url);
+    expect(files.every((f) => !f.includes(`/chk-${latest.meta.checkpointId}/`))).toBe(true);
+    // Only one checkpoint is retained, yet the shared files are still there, and the snapshot restores.
+    await verifyStateFiles(storageFor(files[0]!, config), latest.meta);
+    await c.client.cancelJob(jobId);
+    await c.client.waitForJobState(jobId, ["CANCELED"], { timeoutMs: 30_000 });
+    const restored = await c.client.submitJob({ module: join(REPO, "test/jobs/idle-keyed.ts"), parallelism: 2, savepointPath: history[0]!.externalPath! });
+    await waitFor(async () => (await c.client.jobDetail(restored.jobId)).state === "RUNNING", 30_000, "the restored job to run");
+    await c.client.cancelJob(restored.jobId);
   }, 120_000);
 });
