@@ -1,6 +1,6 @@
 /**
- * SIGKILL of a TaskManager process fails the job with a clear cause naming the lost TaskManager
- * (recovery from checkpoints arrives with the state issue).
+ * SIGKILL of a TaskManager process fails the job with a clear cause naming the lost TaskManager when
+ * no restart strategy is set (the default; recovery from checkpoints is in exactly-once.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
