@@ -243,7 +243,7 @@ export class RocksDBKeyedStateBackend extends KeyedBackendBase {
       await taken;
       try {
         const { start, end } = this.range;
-        return await encodeSnapshotGroups({ snapshot: snapshot!, start, end, tables: this.byId, extras, now });
+        return await encodeSnapshotGroups({ snapshot: snapshot!, start, end, tables: this.byId, extras, now, canceled: () => this.disposing });
       } finally {
         await snapshot!.close();
       }
@@ -293,7 +293,11 @@ export class RocksDBKeyedStateBackend extends KeyedBackendBase {
     }
   }
 
+  /** Set by `dispose`: snapshot scans in flight stop instead of holding the close up. */
+  private disposing = false;
+
   async dispose(): Promise<void> {
+    this.disposing = true;
     await this.tail;
     await this.db?.close({ force: true });
     this.db = null;

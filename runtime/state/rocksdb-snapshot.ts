@@ -23,6 +23,8 @@ export interface SnapshotScan {
   /** Operator entries per key group index. */
   extras: readonly (KeyedEntry[] | undefined)[];
   now: number;
+  /** True once the backend is being disposed: the scan stops (a canceled task must not wait for it). */
+  canceled?: () => boolean;
 }
 
 export async function encodeSnapshotGroups(scan: SnapshotScan): Promise<EncodedKeyGroups> {
@@ -34,6 +36,7 @@ export async function encodeSnapshotGroups(scan: SnapshotScan): Promise<EncodedK
   };
   const range = { gte: groupPrefix(scan.start), lt: groupPrefix(scan.end + 1) };
   for await (const { key: row, value } of scan.snapshot.iterator(range, { capacity: ITERATOR_CAPACITY })) {
+    if (scan.canceled?.()) throw new Error("snapshot abandoned: the state backend was disposed");
     const g = rowGroup(row) - scan.start;
     if (g !== blocks.group) {
       endMap();
