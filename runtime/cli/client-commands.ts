@@ -74,7 +74,7 @@ export async function checkpointsCommand(url: string, jobId: string): Promise<nu
     );
     if (history.length === 0) return 0;
     writeTable(
-      ["ID", "TYPE", "STATUS", "TRIGGERED", "DURATION", "SIZE", "ALIGNMENT"],
+      ["ID", "TYPE", "STATUS", "TRIGGERED", "DURATION", "SIZE", "ALIGNMENT", "SYNC", "ASYNC"],
       history.map(checkpointRow),
       [6, 10, 11, 24, 9, 10],
     );
@@ -90,7 +90,9 @@ function checkpointRow(c: CheckpointStats): string[] {
     new Date(c.triggerTimestamp).toISOString(),
     duration(c.endToEndDuration),
     bytes(c.stateSize),
-    `${c.alignmentMs} ms`,
+    `${Math.round(c.alignmentMs)} ms`,
+    `${Math.round(c.syncMs)} ms`,
+    `${Math.round(c.asyncMs)} ms`,
   ];
 }
 

@@ -419,6 +419,8 @@ export class CheckpointCoordinator {
       endToEndDuration: 0,
       stateSize: 0,
       alignmentMs: 0,
+      syncMs: 0,
+      asyncMs: 0,
       acknowledged: 0,
       total: plan.ackFrom.length,
     };
@@ -607,6 +609,8 @@ function addAckStats(stats: CheckpointStats, ack: CheckpointAck, now: number): v
   stats.latestAckTimestamp = now;
   stats.stateSize += ack.stats.bytes;
   stats.alignmentMs = Math.max(stats.alignmentMs, ack.stats.alignmentMs);
+  stats.syncMs = Math.max(stats.syncMs, ack.stats.syncMs);
+  stats.asyncMs = Math.max(stats.asyncMs, ack.stats.asyncMs);
 }
 
 /** The keyed-state files of some acks (operator list state is inline in `_metadata`). */

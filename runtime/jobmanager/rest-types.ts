@@ -171,6 +171,10 @@ export interface CheckpointStats {
   stateSize: number;
   /** Longest barrier alignment of any task. */
   alignmentMs: number;
+  /** Longest synchronous snapshot phase of any task (processing paused for it). */
+  syncMs: number;
+  /** Longest asynchronous phase of any task (state encoded and written while processing went on). */
+  asyncMs: number;
   /** Tasks that acknowledged, of `total` expected. */
   acknowledged: number;
   total: number;

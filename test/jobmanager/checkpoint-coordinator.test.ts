@@ -571,6 +571,8 @@ describe("CheckpointCoordinator, statistics", () => {
       endToEndDuration: 500,
       stateSize: 950,
       alignmentMs: 40,
+      syncMs: 1,
+      asyncMs: 3,
       acknowledged: 4,
       total: 4,
       externalPath: `${CHECKPOINT_ROOT}/job-1/chk-8`,

@@ -23,6 +23,8 @@ const STATS: CheckpointStats = {
   endToEndDuration: 1250,
   stateSize: 3 * 1024 * 1024,
   alignmentMs: 17,
+  syncMs: 2,
+  asyncMs: 9,
   acknowledged: 4,
   total: 4,
   externalPath: "file:///cp/j/chk-12",
@@ -297,8 +299,8 @@ describe("weir savepoint / stop / checkpoints", () => {
     expect(await weir("checkpoints", "running")).toBe(0);
     const lines = stdout.join("").trimEnd().split("\n");
     expect(lines[0]).toBe("completed 12, failed 1, in progress 0");
-    expect(lines[1]).toMatch(/^ID\s+TYPE\s+STATUS\s+TRIGGERED\s+DURATION\s+SIZE\s+ALIGNMENT$/);
-    expect(lines[2]!.split(/\s{2,}/)).toEqual(["12", "checkpoint", "COMPLETED", "2025-01-02T03:04:05.000Z", "1.3s", "3.0 MiB", "17 ms"]);
-    expect(lines[3]!.split(/\s{2,}/)).toEqual(["11", "checkpoint", "FAILED", "2025-01-02T03:04:05.000Z", "600 ms", "0 B", "17 ms"]);
+    expect(lines[1]).toMatch(/^ID\s+TYPE\s+STATUS\s+TRIGGERED\s+DURATION\s+SIZE\s+ALIGNMENT\s+SYNC\s+ASYNC$/);
+    expect(lines[2]!.split(/\s{2,}/)).toEqual(["12", "checkpoint", "COMPLETED", "2025-01-02T03:04:05.000Z", "1.3s", "3.0 MiB", "17 ms", "2 ms", "9 ms"]);
+    expect(lines[3]!.split(/\s{2,}/)).toEqual(["11", "checkpoint", "FAILED", "2025-01-02T03:04:05.000Z", "600 ms", "0 B", "17 ms", "2 ms", "9 ms"]);
   });
 });
