@@ -82,6 +82,8 @@ export class JobMaster {
   /** Restart attempt: 0 for the first deployment. */
   private attempt = 0;
   private restartPending = false;
+  /** The restart strategy's delay for the pending restart. */
+  private restartDelay = 0;
   /** Checkpointing, once the JobManager attached it (jobs without it restart from `initialRestore` or fresh). */
   checkpointing: JobCheckpointing | null = null;
   /** Where the current attempt's state came from. */
@@ -305,7 +307,6 @@ export class JobMaster {
     }
     this.cancelAll();
   }
-  private restartDelay = 0;
 
   private recordFailure(restarted: boolean): void {
     this.failureHistory.push({ ...this.failure!, restarted, restoredCheckpoint: null });

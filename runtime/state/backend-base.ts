@@ -154,8 +154,11 @@ export abstract class KeyedBackendBase implements KeyedStateBackend, CellAccess 
 
   async restore(entries: Iterable<KeyedEntry>): Promise<KeyedEntry[]> {
     const others: KeyedEntry[] = [];
+    // Few namespaces, many entries: resolve each namespace once.
+    const tables = new Map<string, StateTable | undefined>();
     for (const e of entries) {
-      const table = this.restoredTable(e[0]);
+      let table = tables.get(e[0]);
+      if (table === undefined && !tables.has(e[0])) tables.set(e[0], (table = this.restoredTable(e[0])));
       if (table === undefined) {
         others.push(e);
         continue;
