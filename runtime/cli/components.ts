@@ -4,6 +4,7 @@
  * there is one (the embedded cluster), and shuts down cleanly on SIGTERM.
  */
 import { UsageError } from "./usage-error.js";
+import { describeError } from "../common/errors.js";
 import { createLogger } from "../common/logging.js";
 import { resolveConfig } from "../config/options.js";
 import { startJobManager } from "../jobmanager/jobmanager.js";
@@ -30,12 +31,41 @@ function terminationSignal(): Promise<string> {
   });
 }
 
-export async function jobManagerCommand(opts: { host?: string; rpcPort: number; restPort: number; config: string[] }): Promise<number> {
+/** Application mode: the job a JobManager submits to itself at start (what a StreamJob's JobManager pod runs). */
+export interface ApplicationJob {
+  module: string;
+  args: string[];
+  jobId?: string;
+  parallelism?: number;
+  fromSavepoint?: string;
+  allowNonRestoredState?: boolean;
+}
+
+export async function jobManagerCommand(opts: { host?: string; rpcPort: number; restPort: number; config: string[]; job?: ApplicationJob }): Promise<number> {
   const host = resolveHost(opts.host);
   const config = resolveConfig(opts.config);
   const logger = createLogger("jobmanager");
   const jm = await startJobManager({ host, rpcPort: opts.rpcPort, restPort: opts.restPort, config, logger });
   logger.info({ rest: jm.restUrl, rpc: jm.rpcAddress }, "JobManager started");
+  if (opts.job) {
+    const j = opts.job;
+    try {
+      // Waits for TaskManagers' slots like any submission; a bad module or snapshot ends the process
+      // with status 1, which a Deployment shows as a crash loop with this log line as the cause.
+      const { jobId } = await jm.submit({
+        module: j.module,
+        args: j.args,
+        ...(j.parallelism ? { parallelism: j.parallelism } : {}),
+        ...(j.jobId ? { jobId: j.jobId } : {}),
+        ...(j.fromSavepoint ? { savepointPath: j.fromSavepoint, allowNonRestoredState: j.allowNonRestoredState === true } : {}),
+      });
+      logger.info({ jobId, module: j.module }, "application job submitted");
+    } catch (err) {
+      logger.error({ err: describeError(err), module: j.module }, "the application job cannot start");
+      await jm.close();
+      return 1;
+    }
+  }
   announce({ restUrl: jm.restUrl, rpcAddress: jm.rpcAddress });
   const sig = await terminationSignal();
   logger.info({ signal: sig }, "JobManager stopping");

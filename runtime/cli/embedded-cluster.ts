@@ -21,6 +21,8 @@ export interface EmbeddedClusterOptions {
   stdout?: NodeJS.WritableStream;
   /** Extra environment for the children. */
   env?: NodeJS.ProcessEnv;
+  /** Extra arguments of the JobManager (e.g. an application job: `--job module ...`). */
+  jobmanagerArgs?: string[];
   host?: string;
 }
 
@@ -84,7 +86,7 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
   mkdirSync(opts.logDir, { recursive: true });
   const host = opts.host ?? "127.0.0.1";
   const cfg = (opts.config ?? []).flatMap((c) => ["--config", c]);
-  const jm = startProcess("jobmanager", ["jobmanager", "--host", host, "--rpc-port", "0", "--rest-port", "0", ...cfg], opts);
+  const jm = startProcess("jobmanager", ["jobmanager", "--host", host, "--rpc-port", "0", "--rest-port", "0", ...cfg, ...(opts.jobmanagerArgs ?? [])], opts);
   const all: ClusterProcess[] = [jm.proc];
   let stopping = false;
   const stop = async () => {

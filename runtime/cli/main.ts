@@ -2,6 +2,7 @@
  * The `weir` command. Usage errors (unknown flags, missing or malformed arguments) exit with status 2
  * and the usage text; job failures exit with 1.
  */
+import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { VERSION } from "../common/version.js";
 import { WeirError } from "../common/errors.js";
@@ -25,6 +26,11 @@ function port(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`port must be an integer 0..65535, got "${raw}"`);
   return n;
+}
+
+function jobIdArg(raw: string): string {
+  if (!/^[0-9a-f]{32}$/.test(raw)) throw new InvalidArgumentError(`--job-id must be 32 lowercase hex digits, got "${raw}"`);
+  return raw;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -60,9 +66,23 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--host <address>", "address to bind and advertise (default: $WEIR_HOST, $POD_IP)")
     .option("--rpc-port <port>", "control port for TaskManagers", port, 6123)
     .option("--rest-port <port>", "REST API port", port, 8081)
+    .option("--job <module>", "application mode: submit this job module at start (its arguments after --)")
+    .option("--job-id <hex32>", "a fixed id for the application job (its checkpoints are found under it after a redeploy)", jobIdArg)
+    .option("-p, --parallelism <n>", "the application job's default parallelism", positiveInt("--parallelism"))
+    .option("--from-savepoint <path>", "start the application job from a savepoint or retained checkpoint")
+    .option("--allow-non-restored-state", "skip snapshot state of operators the job no longer has")
+    .argument("[args...]", "the application job's arguments, after --")
     .addOption(configOption())
     .exitOverride()
-    .action(async (opts) => setCode(await jobManagerCommand(opts)));
+    .action(async (args: string[], opts) => {
+      if (!opts.job && (args.length > 0 || opts.jobId || opts.parallelism || opts.fromSavepoint)) {
+        throw new UsageError("--job-id, --parallelism, --from-savepoint and job arguments need --job <module>");
+      }
+      const job = opts.job
+        ? { module: resolve(opts.job), args, jobId: opts.jobId, parallelism: opts.parallelism, fromSavepoint: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState }
+        : undefined;
+      setCode(await jobManagerCommand({ ...opts, job }));
+    });
 
   program
     .command("taskmanager")

@@ -24,6 +24,7 @@ export type WeirErrorCode =
   | "WEIR_E_PARTITION_FAILED"
   | "WEIR_E_COMMIT"
   | "WEIR_E_CHECKPOINT_DECLINED"
+  | "WEIR_E_JOB_EXISTS"
   /** A checkpoint/savepoint file that `_metadata` (or a caller) names does not exist. */
   | "WEIR_E_STATE_FILE_MISSING"
   /** A snapshot is unreadable: missing/truncated/corrupt `_metadata`, or a state file of the wrong size or hash. */

@@ -39,6 +39,8 @@ export interface JobManagerOptions {
 }
 
 export interface RunningJobManager {
+  /** Submit a job in-process (application mode: the JobManager runs one job given on its command line). */
+  submit(req: SubmitJobRequest): Promise<SubmitJobResponse>;
   rpcAddress: string;
   restUrl: string;
   close(): Promise<void>;
@@ -90,7 +92,8 @@ export class JobManager implements JobManagerApi {
     const { jobGraph } = await loadJob({ ...request, name: req.name });
     // A snapshot to start from is checked completely before anything is deployed.
     const initialRestore = req.savepointPath ? await this.loadRestorePoint(req.savepointPath, jobGraph, req.allowNonRestoredState ?? false) : null;
-    const id = randomBytes(16).toString("hex");
+    const id = req.jobId ?? randomBytes(16).toString("hex");
+    if (this.jobs.has(id)) throw new WeirError("WEIR_E_JOB_EXISTS", `a job with id ${id} was already submitted to this JobManager`);
     const job = new JobMaster(
       id,
       request,
@@ -383,6 +386,7 @@ export async function startJobManager(opts: JobManagerOptions): Promise<RunningJ
   return {
     rpcAddress: `${opts.host}:${addr.port}`,
     restUrl: rest.url,
+    submit: (req) => jm.submitJob(req),
     async close() {
       clearInterval(hb);
       server.close();

@@ -29,6 +29,11 @@ export interface SubmitJobRequest {
   savepointPath?: string;
   /** Skip state of operators (uids) the job no longer has instead of refusing the restore. */
   allowNonRestoredState?: boolean;
+  /**
+   * A fixed job id (32 hex digits) instead of a random one: its checkpoints live under
+   * `<state.checkpoints.dir>/<jobId>`, so a redeployed JobManager (application mode) finds them.
+   */
+  jobId?: string;
 }
 
 export interface SubmitJobResponse {

@@ -15,6 +15,8 @@ describe("weir CLI usage errors exit 2", () => {
     [["run", "examples/does-not-exist.ts"], /job module .*does-not-exist\.ts does not exist/],
     [["run", "examples/wordcount.ts", "--config", "network.batch-sise=10"], /unknown configuration key "network\.batch-sise"/],
     [["taskmanager"], /required option '--jobmanager <host:port>' not specified/],
+    [["jobmanager", "--job", "examples/wordcount.ts", "--job-id", "xyz"], /--job-id must be 32 lowercase hex digits/],
+    [["jobmanager", "--host", "127.0.0.1", "--parallelism", "2"], /need --job <module>/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ])("weir %j", async (args, message) => {
     const r = await runWeir(args as string[]);
