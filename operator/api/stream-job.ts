@@ -185,6 +185,9 @@ export const StreamJobStatusSchema = Type.Object({
   }, { "x-kubernetes-preserve-unknown-fields": true })),
   conditions: Type.Optional(Type.Array(ConditionSchema, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })),
   error: Type.Optional(Type.String({ description: "The last error, naming what to fix." })),
+  upgrade: Type.Optional(freeObject({
+    description: "The operation in progress (deploy, upgrade, suspend, rollback, savepoint): written before acting, so a restarted operator resumes it.",
+  })),
 }, { description: "Observed state, written by the operator." });
 
 export const StreamJobSchema = Type.Object({
