@@ -4,6 +4,7 @@ import {
   type Clock, decide, type DecideInput, formatMicroTime, type LeaderElectionRecord, LeaseConflictError, type LeaseClient,
   LeaseElector, type LeaseElectorOptions, type ObservedLease, compileElectorOptions,
 } from "../../operator/leader/index.js";
+import { prng } from "../support/prng.js";
 
 const NS = "weir-system";
 const NAME = "weir-operator";
@@ -348,17 +349,6 @@ describe("LeaseElector", () => {
 
 // ---------------------------------------------------------------------------------------------- randomized safety
 
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("two electors on one Lease under random latency, failures and partitions", () => {
   for (const seed of [1, 7, 42, 1234, 99_991]) {
