@@ -1,35 +1,28 @@
 // The operator's writes on a real kube-apiserver: a StreamJob's desired objects server-side applied
 // (idempotent, owned by the StreamJob, updated in place when the spec changes, garbage-collected with
 // it) and its status written through the status subresource.
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { API_VERSION, GROUP, KIND, PLURAL, STREAM_JOB_CRD_NAME, VERSION, type StreamJob } from "../../operator/api/index.js";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type StreamJob } from "../../operator/api/index.js";
 import { applyAll, patchStatus } from "../../operator/controller/apply.js";
 import { desiredObjects } from "../../operator/reconcile/desired-objects.js";
-import { adminConfig, createNamespace, deleteNamespace, describeCluster, eventually, k8s, runBin } from "./support.js";
+import { adminConfig, createNamespace, deleteNamespace, describeCluster, ensureStreamJobCrd, eventually, k8s } from "./support.js";
 
-const CRD_FILE = join(import.meta.dirname, "../../crds", `${STREAM_JOB_CRD_NAME}.yaml`);
 
 describeCluster("operator writes", () => {
   const kc = adminConfig();
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   let ns = "";
-  let createdCrd = false;
 
   beforeAll(async () => {
-    createdCrd = await ext.readCustomResourceDefinition({ name: STREAM_JOB_CRD_NAME }).then(() => false, () => true);
-    await runBin("kubectl", ["apply", "-f", CRD_FILE]);
-    await runBin("kubectl", ["wait", "--for=condition=Established", `crd/${STREAM_JOB_CRD_NAME}`, "--timeout=60s"]);
+    await ensureStreamJobCrd();
     ns = await createNamespace(kc, "apply");
   });
 
   afterAll(async () => {
     await deleteNamespace(kc, ns);
-    if (createdCrd) await ext.deleteCustomResourceDefinition({ name: STREAM_JOB_CRD_NAME }).catch(() => undefined);
   });
 
   const read = (name: string) => custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name }) as Promise<StreamJob>;

@@ -1,18 +1,14 @@
 // The generated StreamJob CRD on a real kube-apiserver: client-side `kubectl apply`, defaults, CEL and schema
 // errors that name the field, printer columns, the status and scale subresources.
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { API_VERSION, GROUP, KIND, PLURAL, STREAM_JOB_CRD_NAME, VERSION, type StreamJobSpec } from "../../operator/api/index.js";
-import { adminConfig, apiError, createNamespace, deleteNamespace, describeCluster, eventually, k8s, runBin } from "./support.js";
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type StreamJobSpec } from "../../operator/api/index.js";
+import { adminConfig, apiError, createNamespace, deleteNamespace, describeCluster, ensureStreamJobCrd, eventually, k8s, runBin, STREAM_JOB_CRD_FILE } from "./support.js";
 
-const CRD_FILE = join(import.meta.dirname, "../../crds", `${STREAM_JOB_CRD_NAME}.yaml`);
 
 describeCluster("StreamJob CRD", () => {
   const kc = adminConfig();
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   let ns = "";
-  let createdCrd = false;
 
   const streamJob = (name: string, spec: Record<string, unknown>) => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec });
   const create = (name: string, spec: Record<string, unknown>) =>
@@ -27,11 +23,10 @@ describeCluster("StreamJob CRD", () => {
   const kubectl = (...args: string[]) => runBin("kubectl", args);
 
   beforeAll(async () => {
-    // The CRD is cluster-wide and has a fixed name: install it like a user does, and remove it after only if
-    // this suite installed it (a kept cluster or another suite may own it).
-    createdCrd = await ext.readCustomResourceDefinition({ name: STREAM_JOB_CRD_NAME }).then(() => false, () => true);
-    await kubectl("apply", "-f", CRD_FILE); // client-side apply: the whole CRD must fit in an annotation
-    await kubectl("wait", "--for=condition=Established", `crd/${STREAM_JOB_CRD_NAME}`, "--timeout=60s");
+    // The CRD is cluster-wide with a fixed name and other suites use it too: installed race-free, never deleted.
+    await ensureStreamJobCrd();
+    // What users run: client-side apply, whose last-applied annotation must hold the whole CRD.
+    await kubectl("apply", "--dry-run=server", "-f", STREAM_JOB_CRD_FILE);
     ns = await createNamespace(kc, "sj");
     // Established can precede the storage handlers by a moment: retry the first create.
     await eventually("first StreamJob accepted", () => create("minimal", { job: { module: "examples/wordcount.ts" } }));
@@ -39,7 +34,6 @@ describeCluster("StreamJob CRD", () => {
 
   afterAll(async () => {
     await deleteNamespace(kc, ns);
-    if (createdCrd) await ext.deleteCustomResourceDefinition({ name: STREAM_JOB_CRD_NAME }).catch(() => undefined);
   });
 
   it("fills in the schema's defaults", async () => {

@@ -145,3 +145,15 @@ function helmDirs(): Record<string, string> {
   }
   return helmHome;
 }
+
+/** The generated StreamJob CRD file (crds/). */
+export const STREAM_JOB_CRD_FILE = join(import.meta.dirname, "../../crds/streamjobs.weir.dev.yaml");
+
+/**
+ * Install the StreamJob CRD and wait until it is served. Server-side apply is idempotent and safe when
+ * suites running in parallel both install it; suites never delete it (the test cluster goes at the end).
+ */
+export async function ensureStreamJobCrd(): Promise<void> {
+  await runBin("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager=weir-tests", "-f", STREAM_JOB_CRD_FILE]);
+  await runBin("kubectl", ["wait", "--for=condition=Established", "crd/streamjobs.weir.dev", "--timeout=60s"]);
+}
