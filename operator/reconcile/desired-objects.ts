@@ -159,7 +159,9 @@ function container(job: StreamJob, opts: BuildOptions, args: string[], configMap
     name: "weir",
     image: job.spec.image ?? opts.defaultImage,
     imagePullPolicy: job.spec.imagePullPolicy ?? "IfNotPresent",
-    command: ["weir"],
+    // Images hold the Weir package with its root as working directory (the local cluster's node agent
+    // maps every image to the checkout), so the launcher is found there without a PATH entry.
+    command: ["node", "bin/weir.js"],
     args,
     env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
     envFrom: [{ configMapRef: { name: configMap.metadata!.name! } }],

@@ -1,5 +1,6 @@
 // The generated StreamJob CRD on a real kube-apiserver: client-side `kubectl apply`, defaults, CEL and schema
-// errors that name the field, printer columns, the status and scale subresources.
+// errors that name the field, printer columns, the status and scale subresources, the example manifests.
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type StreamJobSpec } from "../../operator/api/index.js";
 import { adminConfig, apiError, createNamespace, deleteNamespace, describeCluster, ensureStreamJobCrd, eventually, k8s, runBin, STREAM_JOB_CRD_FILE } from "./support.js";
@@ -34,6 +35,12 @@ describeCluster("StreamJob CRD", () => {
 
   afterAll(async () => {
     await deleteNamespace(kc, ns);
+  });
+
+  it("accepts the example manifests", async () => {
+    for (const f of ["wordcount", "windowed-aggregation", "session-timeout"]) {
+      await kubectl("apply", "--dry-run=server", "-n", ns, "-f", join(import.meta.dirname, "../../examples", `${f}.yaml`));
+    }
   });
 
   it("fills in the schema's defaults", async () => {
