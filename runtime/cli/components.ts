@@ -9,6 +9,7 @@ import { createLogger } from "../common/logging.js";
 import { resolveConfig } from "../config/options.js";
 import { startJobManager } from "../jobmanager/jobmanager.js";
 import { startTaskManager } from "../taskmanager/taskmanager.js";
+import type { SubmitJobRequest } from "../jobmanager/rest-types.js";
 
 /** The address to bind and advertise: never a silent default, since pods must bind their pod IP. */
 export function resolveHost(flag: string | undefined): string {
@@ -38,7 +39,18 @@ export interface ApplicationJob {
   jobId?: string;
   parallelism?: number;
   fromSavepoint?: string;
+  /** A job checkpoint directory whose newest completed checkpoint wins over `fromSavepoint`. */
+  fromLatestCheckpoint?: string;
   allowNonRestoredState?: boolean;
+}
+
+/** The snapshot flags of `weir run` and application mode as the fields of a submission. */
+export function restoreFlags(f: { fromSavepoint?: string; fromLatestCheckpoint?: string; allowNonRestoredState?: boolean }): Pick<SubmitJobRequest, "savepointPath" | "latestCheckpointDir" | "allowNonRestoredState"> {
+  return {
+    ...(f.fromSavepoint ? { savepointPath: f.fromSavepoint } : {}),
+    ...(f.fromLatestCheckpoint ? { latestCheckpointDir: f.fromLatestCheckpoint } : {}),
+    ...(f.allowNonRestoredState ? { allowNonRestoredState: true } : {}),
+  };
 }
 
 export async function jobManagerCommand(opts: { host?: string; rpcPort: number; restPort: number; config: string[]; job?: ApplicationJob }): Promise<number> {
@@ -51,13 +63,14 @@ export async function jobManagerCommand(opts: { host?: string; rpcPort: number; 
     const j = opts.job;
     try {
       // Waits for TaskManagers' slots like any submission; a bad module or snapshot ends the process
-      // with status 1, which a Deployment shows as a crash loop with this log line as the cause.
+      // with status 1, which a Deployment shows as a crash loop with this log line as the cause. Under
+      // a fixed job id, a restarted JobManager resumes from the job's own latest checkpoint.
       const { jobId } = await jm.submit({
         module: j.module,
         args: j.args,
         ...(j.parallelism ? { parallelism: j.parallelism } : {}),
         ...(j.jobId ? { jobId: j.jobId } : {}),
-        ...(j.fromSavepoint ? { savepointPath: j.fromSavepoint, allowNonRestoredState: j.allowNonRestoredState === true } : {}),
+        ...restoreFlags(j),
       });
       logger.info({ jobId, module: j.module }, "application job submitted");
     } catch (err) {

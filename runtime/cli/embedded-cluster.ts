@@ -57,13 +57,22 @@ export const WEIR_BIN = (() => {
   return join(dir, "bin", "weir.js");
 })();
 
-interface Ready {
+/** What a `weir jobmanager` / `weir taskmanager` child reports over IPC once it is up. */
+export interface Ready {
   type: "ready";
   restUrl?: string;
   rpcAddress?: string;
 }
 
-function startProcess(name: string, args: string[], opts: EmbeddedClusterOptions): { proc: ClusterProcess; ready: Promise<Ready> } {
+/**
+ * Start one `weir <args>` child process; its stderr is appended to `<logDir>/<name>.log`, its stdout
+ * goes to `opts.stdout`. `ready` resolves with its IPC announcement, or rejects if it exits first.
+ */
+export function startProcess(
+  name: string,
+  args: string[],
+  opts: Pick<EmbeddedClusterOptions, "logDir" | "env" | "stdout">,
+): { proc: ClusterProcess; ready: Promise<Ready> } {
   const log = createWriteStream(join(opts.logDir, `${name}.log`), { flags: "a" });
   // Own process group: Ctrl-C on the terminal reaches `weir run` only, which cancels the job before
   // stopping the processes. Children exit by themselves when this process dies (IPC disconnect).
@@ -135,7 +144,7 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
 }
 
 /** SIGTERM, then SIGKILL after a grace period. */
-async function terminate(p: ClusterProcess, graceMs = 5_000): Promise<void> {
+export async function terminate(p: ClusterProcess, graceMs = 5_000): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill("SIGTERM");
   const t = setTimeout(() => p.child.kill("SIGKILL"), graceMs);

@@ -34,6 +34,9 @@ function jobIdArg(raw: string): string {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+const FROM_LATEST_CHECKPOINT_HELP =
+  "start from the newest completed checkpoint in this job checkpoint directory (<state.checkpoints.dir>/<job id>); " +
+  "when it holds none, from --from-savepoint; when that is not given either, fail";
 const configOption = () => new Option("--config <key=value>", "runtime configuration override (repeatable)").argParser(collect).default([]);
 
 function buildProgram(setCode: (code: number) => void): Command {
@@ -55,6 +58,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--log-dir <dir>", "directory for process logs (default: .weir/logs/<time>)")
     .option("--no-progress", "do not show the progress line")
     .option("--from-savepoint <path>", "start from a savepoint or retained checkpoint (its directory or _metadata; file:// or s3://)")
+    .option("--from-latest-checkpoint <dir>", FROM_LATEST_CHECKPOINT_HELP)
     .option("--allow-non-restored-state", "skip state of operators the job no longer has instead of refusing to start")
     .addOption(configOption())
     .exitOverride()
@@ -70,16 +74,31 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--job-id <hex32>", "a fixed id for the application job (its checkpoints are found under it after a redeploy)", jobIdArg)
     .option("-p, --parallelism <n>", "the application job's default parallelism", positiveInt("--parallelism"))
     .option("--from-savepoint <path>", "start the application job from a savepoint or retained checkpoint")
+    .option("--from-latest-checkpoint <dir>", FROM_LATEST_CHECKPOINT_HELP)
     .option("--allow-non-restored-state", "skip snapshot state of operators the job no longer has")
+    .addHelpText(
+      "after",
+      "\nThe application job starts from, in this order: its own latest checkpoint when <state.checkpoints.dir>/<job-id>\n" +
+        "holds completed ones (a restarted JobManager resumes its job), the latest completed checkpoint in\n" +
+        "--from-latest-checkpoint, --from-savepoint; else with empty state.",
+    )
     .argument("[args...]", "the application job's arguments, after --")
     .addOption(configOption())
     .exitOverride()
     .action(async (args: string[], opts) => {
-      if (!opts.job && (args.length > 0 || opts.jobId || opts.parallelism || opts.fromSavepoint)) {
-        throw new UsageError("--job-id, --parallelism, --from-savepoint and job arguments need --job <module>");
+      if (!opts.job && (args.length > 0 || opts.jobId || opts.parallelism || opts.fromSavepoint || opts.fromLatestCheckpoint || opts.allowNonRestoredState)) {
+        throw new UsageError("--job-id, --parallelism, --from-savepoint, --from-latest-checkpoint, --allow-non-restored-state and job arguments need --job <module>");
       }
       const job = opts.job
-        ? { module: resolve(opts.job), args, jobId: opts.jobId, parallelism: opts.parallelism, fromSavepoint: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState }
+        ? {
+            module: resolve(opts.job),
+            args,
+            jobId: opts.jobId,
+            parallelism: opts.parallelism,
+            fromSavepoint: opts.fromSavepoint,
+            fromLatestCheckpoint: opts.fromLatestCheckpoint,
+            allowNonRestoredState: opts.allowNonRestoredState,
+          }
         : undefined;
       setCode(await jobManagerCommand({ ...opts, job }));
     });

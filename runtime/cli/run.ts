@@ -11,6 +11,7 @@ import { resolveConfig } from "../config/options.js";
 import type { JobDetail } from "../jobmanager/rest-types.js";
 import { TERMINAL_JOB_STATES } from "../jobmanager/rest-types.js";
 import { startEmbeddedCluster, type EmbeddedCluster } from "./embedded-cluster.js";
+import { restoreFlags } from "./components.js";
 
 export interface RunOptions {
   parallelism: number;
@@ -20,6 +21,7 @@ export interface RunOptions {
   progress: boolean;
   config: string[];
   fromSavepoint?: string;
+  fromLatestCheckpoint?: string;
   allowNonRestoredState?: boolean;
 }
 
@@ -56,7 +58,7 @@ export async function runCommand(module: string, args: string[], opts: RunOption
         module: path,
         args,
         parallelism: opts.parallelism,
-        ...(opts.fromSavepoint ? { savepointPath: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState === true } : {}),
+        ...restoreFlags(opts),
       });
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

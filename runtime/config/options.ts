@@ -28,6 +28,11 @@ export const OPTIONS = {
   "task.time-slice": { default: 10, min: 1, doc: "A task yields the event loop after processing this long (ms)." },
   "heartbeat.interval": { default: 1_000, min: 10, doc: "TaskManager -> JobManager heartbeat period, with metrics (ms)." },
   "heartbeat.timeout": { default: 10_000, min: 100, doc: "A TaskManager silent this long is lost (ms)." },
+  "taskmanager.registration.timeout": {
+    default: 300_000,
+    min: 100,
+    doc: "How long a TaskManager tries to register with its JobManager, at start and again after losing it (its tasks canceled first), before it exits with status 1 (ms).",
+  },
   "slot.request.timeout": { default: 30_000, min: 100, doc: "How long a job waits for enough free slots before failing (ms)." },
   "execution.checkpointing.interval": { default: 0, min: 0, doc: "Trigger a checkpoint this often (ms); 0 disables periodic checkpoints." },
   "execution.checkpointing.min-pause": { default: 0, min: 0, doc: "At least this long between the end of one checkpoint and the start of the next (ms)." },

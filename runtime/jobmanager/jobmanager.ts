@@ -16,6 +16,7 @@ import { createRestartStrategy } from "./restart-strategy.js";
 import type { TriggerOutcome } from "./rest-server.js";
 import type { CheckpointingOverview, SavepointInfo, StopJobRequest, TriggerSavepointRequest } from "./rest-types.js";
 import { snapshotStoreFor, type JobSnapshotStore } from "./snapshot-store.js";
+import { chooseRestore, restoreSources, type RestoreDecision } from "./restore-selection.js";
 import type { JobGraph } from "../graph/job-graph.js";
 import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { fileRefsOf, readMetadata, readVerified, verifyStateFiles } from "../state/storage/metadata.js";
@@ -90,9 +91,14 @@ export class JobManager implements JobManagerApi {
   async submitJob(req: SubmitJobRequest): Promise<SubmitJobResponse> {
     const request = { module: req.module, args: req.args ?? [], parallelism: req.parallelism ?? 1 };
     const { jobGraph } = await loadJob({ ...request, name: req.name });
-    // A snapshot to start from is checked completely before anything is deployed.
-    const initialRestore = req.savepointPath ? await this.loadRestorePoint(req.savepointPath, jobGraph, req.allowNonRestoredState ?? false) : null;
     const id = req.jobId ?? randomBytes(16).toString("hex");
+    // A snapshot to start from is checked completely before anything is deployed.
+    const restore = await chooseRestore(restoreSources(req, this.config["state.checkpoints.dir"]), {
+      config: this.config,
+      load: (path) => this.loadRestorePoint(path, jobGraph, req.allowNonRestoredState ?? false),
+      log: this.log.child({ jobId: id }),
+    });
+    const initialRestore = restore.chosen?.point ?? null;
     if (this.jobs.has(id)) throw new WeirError("WEIR_E_JOB_EXISTS", `a job with id ${id} was already submitted to this JobManager`);
     const job = new JobMaster(
       id,
@@ -107,7 +113,7 @@ export class JobManager implements JobManagerApi {
       createRestartStrategy(this.config),
       initialRestore,
     );
-    this.attachCheckpointing(job, initialRestore);
+    this.attachCheckpointing(job, restore);
     this.jobs.set(id, job);
     this.log.info({ jobId: id, name: job.name, slots: jobGraph.slotsRequired }, "job submitted");
     if (!this.tryDeploy(job)) this.waitForSlots(job);
@@ -126,15 +132,16 @@ export class JobManager implements JobManagerApi {
     checkStateMatches(meta, operators, allowNonRestoredState);
     // Surfaces a changed max parallelism now rather than in every task.
     for (const v of graph.vertices) for (const o of v.operators) assignRestore(meta, { uid: o.uid, parallelism: v.parallelism, maxParallelism: o.maxParallelism }, 0);
-    this.log.info({ path: metadataUrl, checkpointId: meta.checkpointId, kind: meta.kind }, "job restores from a snapshot");
     return { meta, metadataUrl };
   }
 
   /** The job's checkpoint coordinator, wired to its tasks and to checkpoint storage. */
-  private attachCheckpointing(job: JobMaster, restored: RestorePoint | null): void {
+  private attachCheckpointing(job: JobMaster, restore: RestoreDecision): void {
     const store = snapshotStoreFor(job.id, this.config, this.log);
     this.snapshotStores.set(job.id, store);
-    if (restored) store.addRestored(restored);
+    const restored = restore.chosen?.point ?? null;
+    if (restore.owned) store.addRecovered(restore.owned);
+    else if (restored) store.addRestored(restored);
     const execTm = (executionId: string) => job.currentExecutions().find((e) => e.id === executionId)?.tmId ?? null;
     const byTm = (executionIds: string[]) => {
       const groups = new Map<string, string[]>();
@@ -150,7 +157,7 @@ export class JobManager implements JobManagerApi {
       config: this.config,
       store,
       log: this.log.child({ jobId: job.id }),
-      ...(restored ? { initialCheckpointId: restored.meta.checkpointId } : {}),
+      initialCheckpointId: restore.lastCheckpointId,
       plan: () => checkpointPlan(job),
       trigger: (executionId, trigger) => {
         const tm = execTm(executionId);

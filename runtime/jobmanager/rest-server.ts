@@ -97,6 +97,7 @@ export const SUBMIT_JOB_SCHEMA = {
     parallelism: { type: "integer", minimum: 1, maximum: 32768 },
     name: { type: "string" },
     savepointPath: { type: "string", minLength: 1 },
+    latestCheckpointDir: { type: "string", minLength: 1 },
     jobId: { type: "string", pattern: "^[0-9a-f]{32}$" },
     allowNonRestoredState: { type: "boolean" },
   },

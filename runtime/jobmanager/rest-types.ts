@@ -25,13 +25,24 @@ export interface SubmitJobRequest {
   parallelism?: number;
   /** Overrides the job name the module sets. */
   name?: string;
-  /** Start from this savepoint or retained checkpoint (its `_metadata` or directory; file:// or s3://). */
+  /**
+   * Start from this savepoint or retained checkpoint (its `_metadata` or directory; file:// or s3://),
+   * unless one of the sources below `jobId` and `latestCheckpointDir` describe yields a checkpoint first.
+   */
   savepointPath?: string;
+  /**
+   * Start from the newest completed checkpoint (that verifies) in this job checkpoint directory
+   * (`<state.checkpoints.dir>/<jobId of another job>`); when it holds none, from `savepointPath`; when
+   * that is not given either, the submission fails naming the directory.
+   */
+  latestCheckpointDir?: string;
   /** Skip state of operators (uids) the job no longer has instead of refusing the restore. */
   allowNonRestoredState?: boolean;
   /**
    * A fixed job id (32 hex digits) instead of a random one: its checkpoints live under
-   * `<state.checkpoints.dir>/<jobId>`, so a redeployed JobManager (application mode) finds them.
+   * `<state.checkpoints.dir>/<jobId>`. When that directory already holds completed checkpoints (a
+   * JobManager restarted with the same arguments), the job continues from the newest that verifies,
+   * whatever `latestCheckpointDir` and `savepointPath` say (runtime/jobmanager/restore-selection.ts).
    */
   jobId?: string;
 }

@@ -13,7 +13,13 @@ import type { SnapshotStore } from "./checkpoint-coordinator.js";
 import type { RestorePoint } from "./job-master.js";
 
 export interface JobSnapshotStore extends SnapshotStore {
+  /** The snapshot the job starts from belongs to someone else (NO_CLAIM): restorable, never deleted. */
   addRestored(p: RestorePoint): void;
+  /**
+   * The job's own checkpoints, found again after its JobManager restarted (oldest first, the last is
+   * the one restored): retained and deleted like checkpoints it took itself.
+   */
+  addRecovered(points: readonly RestorePoint[]): void;
   /** Delete the job's checkpoint directory (`<state.checkpoints.dir>/<jobId>`) and everything in it. */
   discardAll(): Promise<void>;
 }
@@ -54,6 +60,11 @@ export function snapshotStoreFor(jobId: string, config: RuntimeConfig, log: Logg
     addRestored(p) {
       restored = p;
       if (completed) void completed.addRestored(p.meta, p.metadataUrl).then(report("retention"));
+    },
+    addRecovered(points) {
+      restored = points.at(-1) ?? null;
+      // Registered in order, synchronously (latest() is the last at once); subsumed ones are deleted meanwhile.
+      for (const p of points) if (completed) void completed.add(p.meta, p.metadataUrl).then(report("retention"));
     },
   };
 }

@@ -17,6 +17,8 @@ describe("weir CLI usage errors exit 2", () => {
     [["taskmanager"], /required option '--jobmanager <host:port>' not specified/],
     [["jobmanager", "--job", "examples/wordcount.ts", "--job-id", "xyz"], /--job-id must be 32 lowercase hex digits/],
     [["jobmanager", "--host", "127.0.0.1", "--parallelism", "2"], /need --job <module>/],
+    [["jobmanager", "--host", "127.0.0.1", "--from-latest-checkpoint", "/tmp/chk/0123"], /--from-latest-checkpoint.* need --job <module>/],
+    [["run", "examples/wordcount.ts", "--from-latest-checkpoint"], /option '--from-latest-checkpoint <dir>' argument missing/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ])("weir %j", async (args, message) => {
     const r = await runWeir(args as string[]);

@@ -1,8 +1,8 @@
 /** Snapshot fixtures for the storage tests: state files with real hashes and metadata around them. */
 import { expect } from "vitest";
 import { WeirError, type WeirErrorCode } from "../../runtime/common/errors.js";
-import type { CheckpointStorage } from "../../runtime/state/storage/checkpoint-storage.js";
-import { sha256Hex } from "../../runtime/state/storage/metadata.js";
+import { joinUrl, type CheckpointStorage } from "../../runtime/state/storage/checkpoint-storage.js";
+import { METADATA_FILE, sha256Hex, writeMetadata } from "../../runtime/state/storage/metadata.js";
 import type { CheckpointMetadata, OperatorListState, StateFileRef } from "../../runtime/state/snapshot-types.js";
 
 /** Write `data` to `url` and return its ref. */
@@ -61,4 +61,21 @@ export function thrownWeirError(f: () => unknown, code: WeirErrorCode, ...fragme
     err = e;
   }
   return checkWeirError(err, code, fragments);
+}
+
+/**
+ * Write checkpoint `id` of one operator into `<jobDir>/chk-<id>/` as a JobManager does: a state file,
+ * then `_metadata` (omitted with `completed: false`, as when the JobManager died while taking it).
+ */
+export async function writeCheckpoint(
+  storage: CheckpointStorage,
+  jobDir: string,
+  id: number,
+  opts: { completed?: boolean } = {},
+): Promise<{ metadataUrl: string; stateUrl: string }> {
+  const dir = joinUrl(jobDir, `chk-${id}`);
+  const file = await stateFile(storage, joinUrl(dir, `op-0-chk${id}.kg`), `state of checkpoint ${id}`);
+  const metadataUrl = joinUrl(dir, METADATA_FILE);
+  if (opts.completed !== false) await writeMetadata(storage, metadataUrl, snapshot(id, [{ uid: "op", files: [file] }]));
+  return { metadataUrl, stateUrl: file.url };
 }

@@ -2,7 +2,9 @@
  * Expected output of test/jobs/exactly-once.ts by brute force, and a multiset comparison that names
  * the first differences (lost or duplicated lines) instead of dumping millions of lines.
  */
+import { expect } from "vitest";
 import { BUCKET_MS, keyOf } from "../jobs/exactly-once.js";
+import { readJsonLines } from "./cluster.js";
 
 /** Every line the job must commit, with its multiplicity. */
 export function expectedLines(events: number, keys: number): Map<string, number> {
@@ -37,4 +39,14 @@ export function diffLines(actual: Iterable<unknown>, expected: Map<string, numbe
   }
   const missing = [...left].filter(([, n]) => n > 0).map(([s]) => s);
   return { missing, extra, total };
+}
+
+/** Expect the lines committed into `dir` to be exactly the job's brute-force result (naming the first differences). */
+export function expectExactOutput(dir: string, events: number, keys: number): void {
+  const diff = diffLines(readJsonLines(dir), expectedLines(events, keys));
+  expect({ missing: diff.missing.slice(0, 5), extra: diff.extra.slice(0, 5), counts: [diff.missing.length, diff.extra.length] }).toEqual({
+    missing: [],
+    extra: [],
+    counts: [0, 0],
+  });
 }

@@ -8,6 +8,8 @@
  *
  *   const { meta } = await readMetadata(storage, "s3://bucket/savepoints/savepoint-ab12cd-.../");
  *   await verifyStateFiles(storage, meta);
+ *
+ *   const { chosen, skipped } = await latestCheckpoint(storage, jobDirUrl, loadAndVerify); // newest usable chk-N
  */
 export {
   type CheckpointStorage,
@@ -39,3 +41,4 @@ export {
   newSavepointDirUrl,
   sharedDirUrl,
 } from "./completed-store.js";
+export { type CheckpointDirEntry, checkpointDirs, type LatestCheckpoint, latestCheckpoint } from "./latest-checkpoint.js";
