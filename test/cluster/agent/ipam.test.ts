@@ -13,9 +13,12 @@ describe("pod IPs", () => {
       expect(i).toBeLessThanOrEqual(254);
     }
   });
-  it("allocates the lowest free address from .2", () => {
-    expect(allocateIP("10.88.1", new Set())).toBe("10.88.1.2");
-    expect(allocateIP("10.88.1", new Set(["10.88.1.2", "10.88.1.4"]))).toBe("10.88.1.3");
+  it("allocates from .2, then the next free address after the last one, wrapping around", () => {
+    expect(allocateIP("10.88.1", new Set())).toEqual({ ip: "10.88.1.2", octet: 2 });
+    expect(allocateIP("10.88.1", new Set(["10.88.1.2", "10.88.1.4"]))).toEqual({ ip: "10.88.1.3", octet: 3 });
+    // .3 was just freed: not reused until the subnet wraps around
+    expect(allocateIP("10.88.1", new Set(["10.88.1.2"]), 3).ip).toBe("10.88.1.4");
+    expect(allocateIP("10.88.1", new Set(["10.88.1.2"]), 254).ip).toBe("10.88.1.3");
   });
   it("says when the subnet is full", () => {
     const all = new Set(Array.from({ length: 253 }, (_, i) => `10.88.1.${i + 2}`));

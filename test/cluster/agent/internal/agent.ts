@@ -129,7 +129,9 @@ class Agent {
   }
 
   private allocateIP(): string {
-    return allocateIP(this.cfg.podPrefix, new Set(Object.values(this.state.pods).map((p) => p.ip)));
+    const { ip, octet } = allocateIP(this.cfg.podPrefix, new Set(Object.values(this.state.pods).map((p) => p.ip)), this.state.lastIP);
+    this.state.lastIP = octet;
+    return ip;
   }
 
   private remove(uid: string, w: PodWorker): Promise<void> {

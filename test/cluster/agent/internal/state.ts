@@ -30,13 +30,15 @@ export interface PodRecord {
 /** The whole state file: pod uid -> record. */
 export interface AgentState {
   pods: Record<string, PodRecord>;
+  /** Last octet of the pod IP allocated last (allocation goes on after it). */
+  lastIP?: number;
 }
 
 /** Reads the state file; a missing or unreadable file is an empty state. */
 export function loadState(stateDir: string): AgentState {
   try {
     const s = JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as AgentState;
-    return { pods: s.pods ?? {} };
+    return { pods: s.pods ?? {}, ...(s.lastIP !== undefined ? { lastIP: s.lastIP } : {}) };
   } catch {
     return { pods: {} };
   }
