@@ -1,8 +1,12 @@
-/** The generated files of crds/: each CRD rendered as YAML, the content `npm run crds` writes and a test compares. */
+/**
+ * The generated CRD files: each CRD rendered as YAML into crds/ and, identical, into the Helm chart's crds/
+ * (Helm reads only files inside a chart; a symlink is fragile once the chart is packaged or copied). `npm run crds`
+ * writes them; test/operator/crd.test.ts fails when any is stale.
+ */
 import { stringify } from "yaml";
 import { STREAM_JOB_CRD_NAME, streamJobCrd } from "./stream-job-crd.js";
 
-/** A file under crds/ and its content. */
+/** A generated CRD file and its content. */
 export interface CrdFile {
   /** Path relative to the repository root. */
   readonly path: string;
@@ -16,7 +20,11 @@ export function toYaml(obj: unknown): string {
   return stringify(obj, { aliasDuplicateObjects: false, lineWidth: 0, minContentWidth: 0 });
 }
 
-/** Every CRD file, in a fixed order. */
+/** The directories (relative to the repository root) that each hold every CRD file. */
+export const CRD_DIRS = ["crds", "charts/weir-operator/crds"] as const;
+
+/** Every CRD file, in a fixed order: the root crds/ copy first, then the chart's. */
 export function crdFiles(): CrdFile[] {
-  return [{ path: `crds/${STREAM_JOB_CRD_NAME}.yaml`, text: HEADER + toYaml(streamJobCrd()) }];
+  const text = HEADER + toYaml(streamJobCrd());
+  return CRD_DIRS.map((dir) => ({ path: `${dir}/${STREAM_JOB_CRD_NAME}.yaml`, text }));
 }

@@ -1,4 +1,7 @@
-/** `npm run crds`: writes crds/*.yaml from operator/api (test/operator/crd.test.ts fails when they are stale). */
+/**
+ * `npm run crds`: writes crds/*.yaml and charts/weir-operator/crds/*.yaml from operator/api
+ * (test/operator/crd.test.ts fails when they are stale).
+ */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -99,6 +99,7 @@ export const SavepointsSpecSchema = Type.Object({
   periodicInterval: Type.Optional(duration({ description: "Take a savepoint this often while the job runs (off when unset)." })),
   historyMaxCount: Type.Optional(Type.Integer({ description: "Savepoints remembered in status.", minimum: 1, maximum: 1000, default: 10 })),
   historyMaxAge: Type.Optional(duration({ description: "Savepoints older than this are dropped from the status history.", default: "24h" })),
+  onDeletion: Type.Optional(Type.Boolean({ description: "Deleting the StreamJob stops the job with a final savepoint (else it is cancelled).", default: false })),
 }, { description: "Savepoints (directory required for upgradeMode savepoint)." });
 
 export const RollbackSpecSchema = Type.Object({

@@ -1,9 +1,9 @@
-// The CRDs in crds/ are generated from operator/api: they must be current, small, structural and carry defaults.
-import { readFileSync } from "node:fs";
+// The CRDs in crds/ (and their copies in charts/weir-operator/crds/) are generated from operator/api: they must be current, small, structural and carry defaults.
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { crdFiles } from "../../operator/api/crd-files.js";
+import { CRD_DIRS, crdFiles } from "../../operator/api/crd-files.js";
 import { parseDuration, streamJobCrd, type StreamJob } from "../../operator/api/index.js";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -22,15 +22,21 @@ function* nodes(s: Schema, path = ""): Generator<[string, Schema]> {
   if (typeof s.additionalProperties === "object") yield* nodes(s.additionalProperties as Schema, `${path}.*`);
 }
 
-describe("crds/", () => {
-  it("is what `npm run crds` generates now", () => {
+describe("crds/ and charts/weir-operator/crds/", () => {
+  it("are what `npm run crds` generates now", () => {
     for (const f of crdFiles()) {
       let onDisk = "";
       try {
         onDisk = readFileSync(join(ROOT, f.path), "utf8");
       } catch { /* missing: reported below */ }
-      expect(onDisk === f.text, `${f.path}: crds/ is stale: run npm run crds`).toBe(true);
+      expect(onDisk === f.text, `${f.path} is stale: run npm run crds`).toBe(true);
     }
+  });
+
+  it("hold nothing but the generated files (no CRD left behind by a rename)", () => {
+    const generated = crdFiles().map((f) => f.path).sort();
+    const onDisk = CRD_DIRS.flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => `${dir}/${name}`)).sort();
+    expect(onDisk).toEqual(generated);
   });
 
   it("stays far below the 256 KiB client-side apply limit", () => {
