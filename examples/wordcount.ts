@@ -4,6 +4,7 @@
  *
  *   weir run examples/wordcount.ts --parallelism 2 -- --lines 200000
  *   weir run examples/wordcount.ts -- --lines 1000 --out /tmp/wc     # JSON lines into /tmp/wc/part-*
+ *   weir run examples/wordcount.ts -- --endless --rate 1000           # a stream that never ends, 1000 lines/s
  */
 import { type StreamEnvironment, count, fileSink, tumbling, watermarks } from "weir";
 import { parseArgs } from "node:util";
@@ -23,13 +24,18 @@ export function line(i: number): string {
 }
 
 export default (env: StreamEnvironment, args: string[]) => {
-  const { values } = parseArgs({ args, options: { lines: { type: "string", default: "100000" }, out: { type: "string" } } });
+  const { values } = parseArgs({
+    args,
+    options: { lines: { type: "string", default: "100000" }, endless: { type: "boolean", default: false }, rate: { type: "string" }, out: { type: "string" } },
+  });
   const lines = Number(values.lines);
   if (!Number.isInteger(lines) || lines < 0) throw new Error(`--lines must be a non-negative integer, got ${values.lines}`);
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new Error(`--rate must be a positive number of lines per second, got ${values.rate}`);
   env.setJobName("wordcount");
   const counts = env
     .fromGenerator(
-      { count: lines, generate: (i) => ({ ts: i * 10, text: line(i) }) },
+      { ...(values.endless ? {} : { count: lines }), ...(rate ? { ratePerSecond: rate } : {}), generate: (i) => ({ ts: i * 10, text: line(i) }) },
       watermarks.monotonic<{ ts: number; text: string }>().withTimestampAssigner((l) => l.ts),
     )
     .name("Lines")

@@ -19,10 +19,32 @@ export async function applyAll(api: KubernetesObjectApi, objects: readonly Kuber
   return out;
 }
 
-/** Merge-patch `.status` of a StreamJob through the status subresource (spec and metadata untouched). */
-export async function patchStatus(api: CustomObjectsApi, job: Pick<StreamJob, "metadata">, status: Partial<StreamJobStatus>): Promise<StreamJob> {
+/** A merge patch of `.status`: present keys replace, `null` removes a field. */
+export type StatusMergePatch = { [K in keyof StreamJobStatus]?: StreamJobStatus[K] | null } & Record<string, unknown>;
+
+/**
+ * Merge-patch `.status` of a StreamJob through the status subresource (spec and metadata untouched).
+ * With `resourceVersion` the write is conditional: 409 Conflict when the object changed since it was
+ * read, so a decision taken on a stale object is never written.
+ */
+export async function patchStatus(
+  api: CustomObjectsApi,
+  job: Pick<StreamJob, "metadata">,
+  status: StatusMergePatch,
+  resourceVersion?: string,
+): Promise<StreamJob> {
+  const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
   return (await api.patchNamespacedCustomObjectStatus(
-    { group: GROUP, version: VERSION, namespace: job.metadata.namespace!, plural: PLURAL, name: job.metadata.name!, body: { status } },
+    { group: GROUP, version: VERSION, namespace: job.metadata.namespace!, plural: PLURAL, name: job.metadata.name!, body },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  )) as StreamJob;
+}
+
+/** Set a StreamJob's finalizers (conditional on `resourceVersion`: the list is replaced whole). */
+export async function patchFinalizers(api: CustomObjectsApi, job: StreamJob, finalizers: string[]): Promise<StreamJob> {
+  const body = { metadata: { resourceVersion: job.metadata.resourceVersion, finalizers } };
+  return (await api.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace: job.metadata.namespace!, plural: PLURAL, name: job.metadata.name!, body },
     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
   )) as StreamJob;
 }

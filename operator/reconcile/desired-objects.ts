@@ -10,6 +10,7 @@
  * Every object is owned by the StreamJob (garbage-collected with it) and carries its labels.
  */
 import type { V1ConfigMap, V1Container, V1Deployment, V1OwnerReference, V1PodTemplateSpec, V1Service } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { API_VERSION, KIND, parseDuration, type StreamJob } from "../api/index.js";
 
 export const JOBMANAGER_RPC_PORT = 6123;
@@ -18,9 +19,15 @@ export const TASKMANAGER_METRICS_PORT = 9249;
 /** Label keys the operator sets (and selects on). */
 export const LABELS = { app: "app.kubernetes.io/name", job: "weir.dev/streamjob", component: "weir.dev/component" } as const;
 
-/** Where the job starts from: a savepoint or checkpoint path, or nothing (fresh state). */
+/**
+ * Where the job starts from: a savepoint or checkpoint path, or nothing (fresh state). With
+ * `latestCheckpointDir` (a dead deployment's checkpoint directory, whose newest checkpoint the operator
+ * could not ask for) the JobManager restores the newest completed checkpoint found there, `path` when
+ * there is none.
+ */
 export interface StartFrom {
-  path: string;
+  path?: string;
+  latestCheckpointDir?: string;
   allowNonRestoredState: boolean;
 }
 
@@ -41,14 +48,34 @@ export interface BuildOptions {
   /** Image used when the spec names none (the operator's own image, which contains Weir). */
   defaultImage: string;
   startFrom: StartFrom | null;
+  /** The deployment's runtime job id ({@link deploymentJobId}). */
+  jobId: string;
 }
 
-/** The job id of a StreamJob: its uid without dashes (32 hex digits), stable across redeploys. */
-export function jobIdOf(job: StreamJob): string {
+/**
+ * The runtime job id of one deployment of a StreamJob: 32 hex digits from its uid and the deployment's
+ * start time. Each deployment has its own, so its checkpoint directory (`<storage>/<jobId>`) holds only
+ * its own checkpoints and a restarted JobManager process recovers the right one.
+ */
+export function deploymentJobId(job: StreamJob, deployedAt: number): string {
   const uid = job.metadata.uid ?? "";
-  const hex = uid.replace(/-/g, "").toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`StreamJob ${job.metadata.namespace}/${job.metadata.name} has no usable uid ("${uid}")`);
-  return hex;
+  if (!uid) throw new Error(`StreamJob ${job.metadata.namespace}/${job.metadata.name} has no uid`);
+  return createHash("sha256").update(`${uid}/${deployedAt}`).digest("hex").slice(0, 32);
+}
+
+/** `<storage>/<jobId>`: where a deployment's checkpoints go (the runtime's layout: `<dir>/<jobId>/chk-<n>`). */
+export function checkpointDirOf(storage: string, jobId: string): string {
+  return `${storage.replace(/\/+$/, "")}/${jobId}`;
+}
+
+/** Annotation on the JobManager Deployment recording what it runs (see {@link DeploymentRecord}). */
+export const DEPLOYMENT_ANNOTATION = "weir.dev/deployment";
+
+/** What a JobManager Deployment was built from: enough to build its TaskManagers later. */
+export interface DeploymentRecord {
+  spec: StreamJob["spec"];
+  startFrom: StartFrom | null;
+  jobId: string;
 }
 
 /** TaskManager replicas for the job's parallelism: ceil(parallelism / slots). */
@@ -91,12 +118,14 @@ export function desiredObjects(job: StreamJob, observed: Observed, opts: BuildOp
     "--rpc-port", String(JOBMANAGER_RPC_PORT),
     "--rest-port", String(JOBMANAGER_REST_PORT),
     "--job", job.spec.job.module,
-    "--job-id", jobIdOf(job),
+    "--job-id", opts.jobId,
     "-p", String(job.spec.job.parallelism ?? 1),
-    ...(opts.startFrom ? ["--from-savepoint", opts.startFrom.path, ...(opts.startFrom.allowNonRestoredState ? ["--allow-non-restored-state"] : [])] : []),
+    ...startArgs(opts.startFrom),
     "--", ...(job.spec.job.args ?? []),
   ];
-  const jobManager = deployment(meta("jobmanager", "jobmanager"), 1, podTemplate(job, "jobmanager", container(job, opts, jmArgs, configMap, "jobmanager")));
+  const record: DeploymentRecord = { spec: job.spec, startFrom: opts.startFrom, jobId: opts.jobId };
+  const jmMeta = { ...meta("jobmanager", "jobmanager"), annotations: { [DEPLOYMENT_ANNOTATION]: JSON.stringify(record) } };
+  const jobManager = deployment(jmMeta, 1, podTemplate(job, "jobmanager", container(job, opts, jmArgs, configMap, "jobmanager")));
   const jobManagerService: V1Service = {
     apiVersion: "v1",
     kind: "Service",
@@ -127,6 +156,15 @@ export function desiredObjects(job: StreamJob, observed: Observed, opts: BuildOp
       )
     : null;
   return { configMap, jobManager, jobManagerService, taskManager };
+}
+
+function startArgs(from: StartFrom | null): string[] {
+  if (!from) return [];
+  return [
+    ...(from.latestCheckpointDir ? ["--from-latest-checkpoint", from.latestCheckpointDir] : []),
+    ...(from.path ? ["--from-savepoint", from.path] : []),
+    ...(from.allowNonRestoredState ? ["--allow-non-restored-state"] : []),
+  ];
 }
 
 function labelsOf(job: StreamJob, component: string): Record<string, string> {

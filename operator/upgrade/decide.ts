@@ -13,7 +13,7 @@
  * (ROLLED_BACK after a rollback); suspend ends after TEARING_DOWN in SUSPENDED.
  */
 import { parseDuration, type LifecycleState, type StreamJobSpec, type UpgradeMode } from "../api/index.js";
-import type { StartFrom } from "../reconcile/desired-objects.js";
+import { checkpointDirOf, deploymentJobId, type StartFrom } from "../reconcile/desired-objects.js";
 import { deployedPart, needsRedeploy, parseSpec, specJson } from "./spec-diff.js";
 import { applyStatusPatch, recordSavepoint, setCondition } from "./status.js";
 import type { Action, DecideConfig, DecideInput, Decision, ObservedJob, StatusPatch, UpgradeRecord, UpgradeStatus } from "./types.js";
@@ -27,6 +27,7 @@ interface Ctx {
   now: number;
   cfg: DecideConfig;
   generation: number | undefined;
+  job: DecideInput["job"];
 }
 
 const TERMINAL_JOB_STATES = new Set(["CANCELED", "FAILED", "FINISHED"]);
@@ -39,6 +40,7 @@ export function decide(input: DecideInput): Decision {
     now: input.now,
     cfg: { ...DEFAULT_CONFIG, ...(input.config ?? {}) },
     generation: input.job.metadata.generation,
+    job: input.job,
   };
   const decision = ctx.status.upgrade ? resume(ctx, ctx.status.upgrade) : steady(ctx);
   return { action: decision.action, status: { ...observation(ctx), ...decision.status } };
@@ -52,8 +54,21 @@ const wait = (ctx: Ctx, reason: string, status: StatusPatch = {}): Decision => a
 const iso = (ms: number): string => new Date(ms).toISOString();
 const modeOf = (spec: StreamJobSpec): UpgradeMode => spec.job.upgradeMode ?? "stateless";
 const jobRunning = (o: ObservedJob): boolean => o.jobManager === "running" && o.job?.state === "RUNNING";
-const startFrom = (spec: StreamJobSpec, path: string | undefined): StartFrom | null =>
-  path ? { path, allowNonRestoredState: spec.job.allowNonRestoredState ?? false } : null;
+const startFrom = (spec: StreamJobSpec, path: string | undefined, latestCheckpointDir?: string): StartFrom | null =>
+  path || latestCheckpointDir
+    ? { ...(path ? { path } : {}), ...(latestCheckpointDir ? { latestCheckpointDir } : {}), allowNonRestoredState: spec.job.allowNonRestoredState ?? false }
+    : null;
+
+/**
+ * The checkpoint directory of the deployment that ran last (`<storage>/<jobId>`), for a JobManager that
+ * cannot be asked for its newest checkpoint: the next one restores the newest it finds there.
+ */
+function previousCheckpointDir(ctx: Ctx): string | undefined {
+  if (ctx.observed.deployment) return ctx.observed.deployment.checkpointDir;
+  const jobId = ctx.status.jobStatus?.jobId;
+  const storage = parseSpec(ctx.status.lastReconciledSpec)?.checkpointing?.storage;
+  return jobId && storage ? checkpointDirOf(storage, jobId) : undefined;
+}
 
 /** Bookkeeping of what was observed: latest checkpoint and job state (recorded only when changed). */
 function observation(ctx: Ctx): StatusPatch {
@@ -93,7 +108,8 @@ function steady(ctx: Ctx): Decision {
 
   if (status.lifecycleState === "SUSPENDED") {
     if (suspended) return none(specJson(spec) === status.lastReconciledSpec ? {} : { lastReconciledSpec: specJson(spec), observedGeneration: ctx.generation });
-    const from = modeOf(spec) === "stateless" ? null : startFrom(spec, status.jobStatus?.upgradeSavepointPath);
+    const js = status.jobStatus;
+    const from = modeOf(spec) === "stateless" ? null : startFrom(spec, js?.upgradeSavepointPath, js?.upgradeLatestCheckpointDir);
     return deployStep(ctx, { kind: "upgrade", phase: "DEPLOYING", mode: modeOf(spec), targetSpec: specJson(spec), startedAt: now, startFrom: from }, "UPGRADING", {
       lastReconciledSpec: specJson(spec), observedGeneration: ctx.generation,
     });
@@ -112,10 +128,17 @@ function steady(ctx: Ctx): Decision {
     if (status.lifecycleState === "FAILED" && status.error === message) return none();
     return none(errorStatus(ctx, "Ready", observed.jobManager === "failed" ? "JobManagerFailed" : "JobFailed", message, { lifecycleState: "FAILED" }));
   }
+  if (status.lifecycleState === "FAILED" && jobRunning(observed)) {
+    // e.g. a JobManager that crash-looped until a dependency came back: running again without a redeploy
+    return none({
+      lifecycleState: "STABLE", error: undefined,
+      conditions: setCondition(status.conditions, { type: "Ready", status: "True", reason: "Recovered", message: "job RUNNING again" }, now),
+    });
+  }
   if (observed.jobManager === "absent") {
     // pods deleted behind the operator's back: bring the reconciled (or rolled-back-to) spec back up
     const deployed = status.lifecycleState === "ROLLED_BACK" ? parseSpec(status.lastStableSpec) ?? spec : reconciled;
-    const from = modeOf(spec) === "stateless" ? null : startFrom(spec, lastKnownSnapshot(ctx));
+    const from = modeOf(spec) === "stateless" ? null : startFrom(spec, lastKnownSnapshot(ctx), previousCheckpointDir(ctx));
     return deployStep(ctx, { kind: "deploy", phase: "DEPLOYING", mode: modeOf(spec), targetSpec: specJson(deployed), startedAt: now, startFrom: from }, status.lifecycleState ?? "DEPLOYED");
   }
 
@@ -143,10 +166,15 @@ function firstDeploy(ctx: Ctx): Decision {
   return deployStep(ctx, rec, "DEPLOYED", base);
 }
 
-function deployStep(ctx: Ctx, rec: UpgradeRecord, lifecycle: LifecycleState, extra: StatusPatch = {}): Decision {
+function deployStep(ctx: Ctx, base: UpgradeRecord, lifecycle: LifecycleState, extra: StatusPatch = {}): Decision {
+  const rec: UpgradeRecord = { ...base, jobId: deploymentJobId(ctx.job, ctx.now) };
   const patch: StatusPatch = { ...extra, lifecycleState: lifecycle, upgrade: rec };
-  if (rec.startFrom) patch.jobStatus = { ...(ctx.status.jobStatus ?? {}), upgradeSavepointPath: rec.startFrom.path };
-  return act({ type: "deploy", spec: parseSpec(rec.targetSpec)!, startFrom: rec.startFrom ?? null }, patch);
+  if (rec.startFrom?.path) patch.jobStatus = { ...(ctx.status.jobStatus ?? {}), upgradeSavepointPath: rec.startFrom.path };
+  return act(deployAction(rec), patch);
+}
+
+function deployAction(rec: UpgradeRecord): Action {
+  return { type: "deploy", spec: parseSpec(rec.targetSpec)!, startFrom: rec.startFrom ?? null, jobId: rec.jobId! };
 }
 
 function savepointStep(ctx: Ctx, triggerType: "manual" | "periodic", nonce: number | undefined): Decision {
@@ -180,11 +208,12 @@ function stopPerMode(ctx: Ctx, base: UpgradeRecord, extra: StatusPatch, fallback
   if (live) {
     return act({ type: "cancelJob" }, { ...extra, upgrade: { ...rec, mode: "last-state", phase: "CANCELLING", ...(known ? { fallback: known } : {}) } });
   }
-  if (!known) {
+  const dir = previousCheckpointDir(ctx);
+  if (!known && !dir) {
     const what = rec.mode === "savepoint" ? "the job is not RUNNING (no savepoint possible) and no completed checkpoint is known" : "no completed checkpoint is known";
     return blocked(ctx, rec, "NoSnapshot", `cannot stop with state: ${what}; restore via spec.job.initialSavepointPath or use upgradeMode stateless`, extra);
   }
-  return teardown({ ...rec, mode: "last-state", startFrom: startFrom(ctx.spec, known) }, extra);
+  return teardown({ ...rec, mode: "last-state", startFrom: startFrom(ctx.spec, known, dir) }, extra);
 }
 
 function teardown(rec: UpgradeRecord, extra: StatusPatch): Decision {
@@ -273,8 +302,10 @@ function resumeTearingDown(ctx: Ctx, up: UpgradeRecord): Decision {
   const from = up.startFrom ?? null;
   if (up.kind === "suspend") {
     const jobStatus = { ...(ctx.status.jobStatus ?? {}) };
-    if (from) jobStatus.upgradeSavepointPath = from.path;
-    else delete jobStatus.upgradeSavepointPath;
+    delete jobStatus.upgradeSavepointPath;
+    delete jobStatus.upgradeLatestCheckpointDir;
+    if (from?.path) jobStatus.upgradeSavepointPath = from.path;
+    if (from?.latestCheckpointDir) jobStatus.upgradeLatestCheckpointDir = from.latestCheckpointDir;
     return none({ upgrade: null, lifecycleState: "SUSPENDED", jobStatus });
   }
   const patch: StatusPatch = {};
@@ -286,27 +317,30 @@ function resumeDeploying(ctx: Ctx, up: UpgradeRecord): Decision {
   const { observed, now, status, spec } = ctx;
   if (userChanged(ctx)) return restartFromSteady(ctx);
   if (rollbackDue(ctx, up)) return startRollback(ctx, up);
-  if (observed.jobManager === "absent") return act({ type: "deploy", spec: parseSpec(up.targetSpec)!, startFrom: up.startFrom ?? null });
+  // the operator died between recording DEPLOYING and deploying (or the pods were removed): same deployment again
+  if (observed.jobManager === "absent") return act(up.jobId ? deployAction(up) : deployAction({ ...up, jobId: deploymentJobId(ctx.job, up.startedAt) }));
   if (observed.jobManager === "failed" || observed.job?.state === "FAILED") {
     const message = observed.jobManager === "failed" ? `JobManager failed: ${observed.jobManagerError ?? "no reason observed"}` : `job ${observed.job?.id} FAILED after deploy`;
     if (status.lifecycleState === "FAILED" && status.error === message) return wait(ctx, message);
     return wait(ctx, message, errorStatus(ctx, "Ready", observed.jobManager === "failed" ? "JobManagerFailed" : "JobFailed", message, { lifecycleState: "FAILED" }));
   }
-  if (!jobRunning(observed)) return wait(ctx, `waiting for the job to run (JobManager ${observed.jobManager}, job ${observed.job?.state ?? "not submitted"})`);
-  if (up.runningSince === undefined) {
+  // a bounded job may finish before the stability window: it ran, so the deployment is done
+  const finished = observed.jobManager === "running" && observed.job?.state === "FINISHED";
+  if (!jobRunning(observed) && !finished) return wait(ctx, `waiting for the job to run (JobManager ${observed.jobManager}, job ${observed.job?.state ?? "not submitted"})`);
+  if (up.runningSince === undefined && !finished) {
     const rec: UpgradeRecord = { ...up, runningSince: now, ...(observed.latestCheckpoint ? { baselineCheckpointId: observed.latestCheckpoint.id } : {}) };
     return act({ type: "wait", ms: ctx.cfg.stabilityWindowMs, reason: "job RUNNING, waiting for the stability window" }, { upgrade: rec });
   }
   const checkpointed = observed.latestCheckpoint !== undefined && observed.latestCheckpoint.id > (up.baselineCheckpointId ?? -1);
-  const left = up.runningSince + ctx.cfg.stabilityWindowMs - now;
-  if (left > 0 && !checkpointed) return act({ type: "wait", ms: left, reason: "job RUNNING, waiting for the stability window" });
+  const left = (up.runningSince ?? now) + ctx.cfg.stabilityWindowMs - now;
+  if (left > 0 && !checkpointed && !finished) return act({ type: "wait", ms: left, reason: "job RUNNING, waiting for the stability window" });
   const rolledBack = up.kind === "rollback";
   const patch: StatusPatch = {
     upgrade: null,
     lifecycleState: rolledBack ? "ROLLED_BACK" : "STABLE",
     conditions: setCondition(status.conditions, {
       type: "Ready", status: "True", reason: rolledBack ? "RolledBack" : "Stable",
-      message: rolledBack ? "rolled back to the last stable spec" : "job RUNNING", ...(ctx.generation !== undefined ? { observedGeneration: ctx.generation } : {}),
+      message: rolledBack ? "rolled back to the last stable spec" : `job ${observed.job?.state ?? "RUNNING"}`, ...(ctx.generation !== undefined ? { observedGeneration: ctx.generation } : {}),
     }, now),
   };
   if (!rolledBack) {

@@ -6,7 +6,7 @@
 import type { StreamJobSpec } from "../api/index.js";
 
 const IGNORED_JOB = ["savepointTriggerNonce", "upgradeMode", "initialSavepointPath", "allowNonRestoredState"] as const;
-const IGNORED_SAVEPOINTS = ["historyMaxCount", "historyMaxAge", "periodicInterval"] as const;
+const IGNORED_SAVEPOINTS = ["historyMaxCount", "historyMaxAge", "periodicInterval", "onDeletion"] as const;
 
 /** JSON with sorted keys and without undefined values, so equal specs give equal strings. */
 export function canonicalJson(value: unknown): string {

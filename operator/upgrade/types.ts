@@ -14,6 +14,8 @@ export interface ObservedJob {
   jobManager: JobManagerPhase;
   /** Why the JobManager failed (CrashLoopBackOff, ImagePullBackOff, ...), when it did. */
   jobManagerError?: string;
+  /** The JobManager Deployment's record: its job id and checkpoint directory (`<storage>/<jobId>`). */
+  deployment?: { jobId: string; checkpointDir?: string };
   /** `GET /jobs/:id`: state RUNNING, CANCELLING, CANCELED, FAILED, FINISHED, ... */
   job?: { id: string; state: string };
   /** `GET /jobs/:id/checkpoints`: latest completed checkpoint and its externalPath. */
@@ -23,7 +25,8 @@ export interface ObservedJob {
 }
 
 export type Action =
-  | { type: "deploy"; spec: StreamJobSpec; startFrom: StartFrom | null }
+  /** `jobId`: the runtime job id of this deployment (its checkpoints live under `<storage>/<jobId>`). */
+  | { type: "deploy"; spec: StreamJobSpec; startFrom: StartFrom | null; jobId: string }
   | { type: "triggerStopWithSavepoint"; drain: false }
   | { type: "triggerSavepoint" }
   | { type: "pollSavepoint"; triggerId: string }
@@ -53,6 +56,12 @@ export interface UpgradeRecord {
   targetSpec: string;
   /** ms since the epoch when the operation started (rollback's stableTimeout counts from here). */
   startedAt: number;
+  /**
+   * The runtime job id of the deployment this operation makes (fixed when DEPLOYING is recorded). Every
+   * deployment gets its own, so its checkpoint directory holds only its own checkpoints: a restarted
+   * JobManager process recovers the newest of them, never one of an older deployment.
+   */
+  jobId?: string;
   triggerId?: string;
   triggerType?: "manual" | "periodic" | "upgrade";
   triggerNonce?: number;
@@ -71,7 +80,7 @@ export interface UpgradeRecord {
 /** `.status` as the upgrade machine reads it (the CRD needs `upgrade`, see the report/README). */
 export type UpgradeStatus = Omit<StreamJobStatus, "jobStatus" | "savepointInfo"> & {
   /** `upgradeSavepointPath`: the snapshot a suspended job resumes from (jobStatus preserves unknown fields). */
-  jobStatus?: NonNullable<StreamJobStatus["jobStatus"]> & { upgradeSavepointPath?: string };
+  jobStatus?: NonNullable<StreamJobStatus["jobStatus"]> & { upgradeSavepointPath?: string; upgradeLatestCheckpointDir?: string };
   /** `lastPeriodicTriggerTime`: when the last periodic savepoint was triggered (savepointInfo preserves unknown fields). */
   savepointInfo?: NonNullable<StreamJobStatus["savepointInfo"]> & { lastPeriodicTriggerTime?: string };
   upgrade?: UpgradeRecord;

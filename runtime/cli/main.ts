@@ -10,6 +10,7 @@ import { runCommand } from "./run.js";
 import { UsageError } from "./usage-error.js";
 import { jobManagerCommand, taskManagerCommand } from "./components.js";
 import { cancelCommand, checkpointsCommand, listCommand, savepointCommand, stopCommand } from "./client-commands.js";
+import { addOperatorCommand } from "../../operator/main.js";
 
 /** Exit status for usage errors, as in most Unix tools. */
 export const EXIT_USAGE = 2;
@@ -114,6 +115,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .addOption(configOption())
     .exitOverride()
     .action(async (opts) => setCode(await taskManagerCommand(opts)));
+
+  addOperatorCommand(program, port, positiveInt, setCode);
 
   const jmUrl = () => new Option("--jobmanager <url>", "JobManager REST URL").env("WEIR_JOBMANAGER_URL").default("http://127.0.0.1:8081");
   program

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StreamJob } from "../../operator/api/index.js";
-import { desiredObjects, jobIdOf, runtimeConfig, taskManagerReplicas } from "../../operator/reconcile/desired-objects.js";
+import { DEPLOYMENT_ANNOTATION, deploymentJobId, desiredObjects, runtimeConfig, taskManagerReplicas } from "../../operator/reconcile/desired-objects.js";
 
 function streamJob(spec: Partial<StreamJob["spec"]> = {}, job: Partial<StreamJob["spec"]["job"]> = {}): StreamJob {
   return {
@@ -11,11 +11,14 @@ function streamJob(spec: Partial<StreamJob["spec"]> = {}, job: Partial<StreamJob
   } as StreamJob;
 }
 
-const OPTS = { defaultImage: "weir:dev", startFrom: null };
+const OPTS = { defaultImage: "weir:dev", startFrom: null, jobId: "6f1c2a9e1b2c4d5e8f900123456789ab" };
 
 describe("desired objects of a StreamJob", () => {
-  it("derives a stable 32-hex job id from the uid and TaskManager replicas from parallelism and slots", () => {
-    expect(jobIdOf(streamJob())).toBe("6f1c2a9e1b2c4d5e8f900123456789ab");
+  it("derives a 32-hex job id per deployment and TaskManager replicas from parallelism and slots", () => {
+    const id = deploymentJobId(streamJob(), 1_000);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(deploymentJobId(streamJob(), 1_000)).toBe(id);
+    expect(deploymentJobId(streamJob(), 1_001)).not.toBe(id);
     expect(taskManagerReplicas(streamJob({ taskManager: { slots: 3 } }))).toBe(2);
     expect(taskManagerReplicas(streamJob())).toBe(4);
   });
@@ -56,12 +59,21 @@ describe("desired objects of a StreamJob", () => {
       "--from-savepoint", "s3://b/sp-1", "--allow-non-restored-state", "--", "--lines", "10",
     ]);
     expect(c.envFrom).toEqual([{ configMapRef: { name: "wordcount-config" } }]);
+    expect(JSON.parse(jm.metadata!.annotations![DEPLOYMENT_ANNOTATION]!)).toEqual({
+      spec: job.spec, startFrom: { path: "s3://b/sp-1", allowNonRestoredState: true }, jobId: OPTS.jobId,
+    });
     expect(c.env).toContainEqual({ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } });
 
     const tm = desiredObjects(job, { jobManagerIp: "10.88.0.7" }, OPTS).taskManager!;
     expect(tm.spec!.replicas).toBe(4);
     expect(tm.spec!.template.spec!.containers[0]!.args).toEqual(["taskmanager", "--jobmanager", "10.88.0.7:6123", "--slots", "1", "--metrics-port", "9249"]);
     expect(tm.spec!.selector!.matchLabels).toEqual({ "app.kubernetes.io/name": "weir", "weir.dev/streamjob": "wordcount", "weir.dev/component": "taskmanager" });
+  });
+
+  it("restores from the newest checkpoint of a directory, with a savepoint as the fallback", () => {
+    const jm = desiredObjects(streamJob(), {}, { ...OPTS, startFrom: { latestCheckpointDir: "s3://b/chk/abc", path: "s3://b/sp-1", allowNonRestoredState: false } }).jobManager;
+    const args = jm.spec!.template.spec!.containers[0]!.args!;
+    expect(args.slice(args.indexOf("-p") + 2, args.indexOf("--"))).toEqual(["--from-latest-checkpoint", "s3://b/chk/abc", "--from-savepoint", "s3://b/sp-1"]);
   });
 
   it("merges the user's pod template: their fields and sidecars stay, the generated container wins", () => {

@@ -17,7 +17,7 @@ function spec(job: Partial<StreamJobSpec["job"]> = {}, rest: Partial<StreamJobSp
   };
 }
 function mk(s: StreamJobSpec, status?: UpgradeStatus): Job {
-  return { apiVersion: "weir.dev/v1alpha1", kind: "StreamJob", metadata: { name: "wc", namespace: "ns", generation: 2 }, spec: s, ...(status ? { status } : {}) };
+  return { apiVersion: "weir.dev/v1alpha1", kind: "StreamJob", metadata: { name: "wc", namespace: "ns", uid: "0d5c6c8e-8a0c-4c1e-9d1e-6b8e2d4f7a11", generation: 2 }, spec: s, ...(status ? { status } : {}) };
 }
 /** One reconcile pass: decide, then write the status patch (as the controller does before acting). */
 function step(job: Job, observed: ObservedJob, now = T0): { d: Decision; job: Job } {
@@ -36,7 +36,7 @@ describe("first deploy and stability", () => {
     ["from initialSavepointPath", spec({ initialSavepointPath: "s3://b/sp/init" }), { path: "s3://b/sp/init", allowNonRestoredState: false }],
   ])("CREATED -> DEPLOYED (%s)", (_n, s, from) => {
     const { d, job } = step(mk(s), ABSENT);
-    expect(d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(s)), startFrom: from });
+    expect(d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(s)), startFrom: from, jobId: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(job.status).toMatchObject({ lifecycleState: "DEPLOYED", lastReconciledSpec: specJson(s), observedGeneration: 2, upgrade: { phase: "DEPLOYING" } });
   });
 
@@ -101,7 +101,7 @@ describe("spec changes", () => {
     job = r.job;
     expect(step(job, { jobManager: "running" }).d).toEqual({ action: { type: "deleteJobPods" }, status: {} }); // resumed teardown
     r = step(job, ABSENT, T0 + 2000);
-    expect(r.d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(next)), startFrom: { path: "s3://b/sp/sp-1", allowNonRestoredState: false } });
+    expect(r.d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(next)), startFrom: { path: "s3://b/sp/sp-1", allowNonRestoredState: false }, jobId: expect.any(String) });
     // restart after deploying: the same deployment from the same savepoint
     expect(step(r.job, ABSENT, T0 + 3000).d.action).toEqual(r.d.action);
     r = step(r.job, RUNNING, T0 + 4000);
@@ -139,7 +139,7 @@ describe("spec changes", () => {
     let r = step(withSpec(stable(spec({ upgradeMode: "stateless" })), next), RUNNING);
     expect(r.d.action).toEqual({ type: "deleteJobPods" });
     r = step(r.job, ABSENT);
-    expect(r.d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(next)), startFrom: null });
+    expect(r.d.action).toEqual({ type: "deploy", spec: JSON.parse(specJson(next)), startFrom: null, jobId: expect.any(String) });
   });
 
   it("restartNonce redeploys with state kept per upgradeMode", () => {
@@ -268,5 +268,54 @@ describe("failures and rollback", () => {
     r = step(withSpec(r.job, { ...base, image: "good" }), { jobManager: "starting" }, T0 + 3_600_000);
     expect(r.d.action).toEqual({ type: "deleteJobPods" });
     expect(JSON.parse(r.job.status!.upgrade!.targetSpec).image).toBe("good");
+  });
+});
+
+describe("deployments, job ids and dead JobManagers", () => {
+  it("every deployment runs under its own job id; re-applying an interrupted deployment keeps it", () => {
+    const base = spec({ upgradeMode: "stateless" });
+    const first = step(mk(base), ABSENT);
+    const id1 = (first.d.action as { jobId: string }).jobId;
+    expect(first.job.status?.upgrade?.jobId).toBe(id1);
+    expect((step(first.job, ABSENT, T0 + 5_000).d.action as { jobId: string }).jobId).toBe(id1);
+    let r = step(first.job, RUNNING, T0 + 1_000);
+    r = step(r.job, RUNNING, T0 + 20_000);
+    expect(r.job.status?.lifecycleState).toBe("STABLE");
+    r = step(withSpec(r.job, spec({ upgradeMode: "stateless", parallelism: 3 })), RUNNING, T0 + 30_000);
+    r = step(r.job, ABSENT, T0 + 31_000);
+    expect(r.d.action.type).toBe("deploy");
+    expect((r.d.action as { jobId: string }).jobId).not.toBe(id1);
+  });
+
+  it("last-state with a dead JobManager restores the newest checkpoint of the old deployment's directory", () => {
+    const base = spec({ upgradeMode: "last-state" });
+    const job = stable(base, { jobStatus: { jobId: "0123456789abcdef0123456789abcdef", state: "RUNNING" }, checkpointInfo: { lastCheckpoint: { id: 3, location: "s3://b/chk/old/chk-3" } } });
+    const dead: ObservedJob = { jobManager: "failed", jobManagerError: "CrashLoopBackOff", deployment: { jobId: "0123456789abcdef0123456789abcdef", checkpointDir: "s3://b/chk/0123456789abcdef0123456789abcdef" } };
+    let r = step(withSpec(job, spec({ upgradeMode: "last-state", parallelism: 4 })), dead);
+    expect(r.d.action).toEqual({ type: "deleteJobPods" });
+    expect(r.job.status?.upgrade?.startFrom).toEqual({
+      path: "s3://b/chk/old/chk-3", latestCheckpointDir: "s3://b/chk/0123456789abcdef0123456789abcdef", allowNonRestoredState: false,
+    });
+    r = step(r.job, ABSENT);
+    expect(r.d.action).toMatchObject({ type: "deploy", startFrom: { latestCheckpointDir: "s3://b/chk/0123456789abcdef0123456789abcdef" } });
+  });
+
+  it("a FAILED job that runs again becomes STABLE and its error is cleared", () => {
+    let r = step(stable(spec()), { jobManager: "failed", jobManagerError: "CrashLoopBackOff" });
+    expect(r.job.status?.lifecycleState).toBe("FAILED");
+    r = step(r.job, RUNNING);
+    expect(r.d.status).toHaveProperty("error", undefined);
+    expect(r.job.status).toMatchObject({ lifecycleState: "STABLE" });
+    expect(r.job.status?.error).toBeUndefined();
+  });
+});
+
+describe("bounded jobs", () => {
+  it("a job that FINISHED before the stability window ends the deployment as STABLE", () => {
+    let r = step(mk(spec({ upgradeMode: "stateless" })), ABSENT);
+    r = step(r.job, { jobManager: "running", job: { id: "j1", state: "FINISHED" } }, T0 + 500);
+    expect(r.d.action.type).toBe("none");
+    expect(r.job.status).toMatchObject({ lifecycleState: "STABLE" });
+    expect(r.job.status?.upgrade).toBeUndefined();
   });
 });
