@@ -99,6 +99,7 @@ export class StreamJobReconciler {
       guard(signal);
       current = { ...(await patchStatus(this.#o.custom, job, toMergePatch(patch), job.metadata.resourceVersion)), spec: job.spec } as Job;
       await this.#recordTransition(job, patch, log);
+      await this.#disposeTrimmedSavepoints(job, current, obs, log);
     }
     const action = decision.action;
     if (action.type !== "none" && action.type !== "wait" && action.type !== "pollSavepoint") log.info({ action: action.type, lifecycleState: current.status?.lifecycleState }, "acting");
@@ -215,6 +216,28 @@ export class StreamJobReconciler {
     const stop = { ...job.spec, job: { ...job.spec.job, state: "suspended" as const, upgradeMode: onDeletion ? "savepoint" as const : "stateless" as const } };
     const result = await this.#step(job, stop, log, signal, "DELETING");
     return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? SHORT_POLL_MS, SHORT_POLL_MS) };
+  }
+
+  /**
+   * Savepoints that fell out of the history (beyond historyMaxCount / historyMaxAge) are deleted through
+   * the JobManager, the only component that reaches their storage; never the one a restore points at.
+   */
+  async #disposeTrimmedSavepoints(before: Job, after: Job, obs: Observation, log: Logger): Promise<void> {
+    const was = before.status?.savepointInfo?.history ?? [];
+    const info = after.status?.savepointInfo;
+    if (!info?.history || was.length === 0) return;
+    const keep = new Set([...info.history.map((s) => s.location), info.lastSavepoint?.location, after.status?.jobStatus?.upgradeSavepointPath]);
+    for (const s of was) {
+      if (!s.location || keep.has(s.location)) continue;
+      try {
+        if (!obs.rest) throw new Error("no JobManager is running to reach its storage");
+        await obs.rest.disposeSavepoint(s.location);
+        log.info({ savepoint: s.location }, "savepoint disposed");
+        await this.#o.events.record(after, "Normal", "SavepointDisposed", `${s.location} (beyond the savepoint history limits)`);
+      } catch (err) {
+        await this.#o.events.record(after, "Warning", "SavepointDisposalFailed", `${s.location}: ${errorMessage(err)}`);
+      }
+    }
   }
 
   async #recordTransition(before: Job, patch: StatusPatch, log: Logger): Promise<void> {

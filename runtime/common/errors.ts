@@ -36,7 +36,9 @@ export type WeirErrorCode =
   /** A key-group state file or block is truncated or does not decode. */
   | "WEIR_E_CORRUPT_STATE"
   /** Internal: RocksDB keyed state was used for a key the engine did not prefetch. */
-  | "WEIR_E_STATE_NOT_PREFETCHED";
+  | "WEIR_E_STATE_NOT_PREFETCHED"
+  /** A disposal named a snapshot that is not a savepoint (e.g. a checkpoint): nothing was deleted. */
+  | "WEIR_E_NOT_A_SAVEPOINT";
 
 /** An error carrying a stable code and, optionally, the error that caused it. */
 export class WeirError extends Error {

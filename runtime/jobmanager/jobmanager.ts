@@ -2,6 +2,7 @@
  * The JobManager process: accepts TaskManagers on its control port, runs a JobMaster per submitted
  * job, and serves the REST API (with its own Prometheus metrics at /metrics).
  */
+import { disposeSavepoint } from "./savepoint-disposal.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
@@ -205,6 +206,10 @@ export class JobManager implements JobManagerApi {
     const triggerId = coordinator.triggerSavepoint({ ...(targetDir ? { targetDir } : {}), ...(stop ? { stop } : {}) });
     this.log.info({ jobId: id, triggerId, stop }, stop ? "stop-with-savepoint triggered" : "savepoint triggered");
     return { triggerId };
+  }
+
+  disposeSavepoint(path: string): Promise<void> {
+    return disposeSavepoint(path, this.config);
   }
 
   savepointStatus(id: string, triggerId: string): SavepointInfo | undefined {

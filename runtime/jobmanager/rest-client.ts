@@ -122,6 +122,11 @@ export class RestClient {
     await this.request("POST", `/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** POST /savepoint-disposal: delete a savepoint; a RestError with status 400 when it is not one. */
+  async disposeSavepoint(savepointPath: string): Promise<void> {
+    await this.request("POST", "/savepoint-disposal", { savepointPath });
+  }
+
   /** GET /jobs/:id/checkpoints; a RestError with status 404 for an unknown job. */
   checkpoints(id: string): Promise<CheckpointingOverview> {
     return this.request("GET", `/jobs/${encodeURIComponent(id)}/checkpoints`);

@@ -26,6 +26,7 @@ import type {
   JobDetail,
   JobSummary,
   SavepointInfo,
+  SavepointDisposalRequest,
   StopJobRequest,
   SubmitJobRequest,
   SubmitJobResponse,
@@ -58,6 +59,8 @@ export interface JobManagerApi {
   savepointStatus(id: string, triggerId: string): SavepointInfo | undefined;
   /** Stop-with-savepoint: the job finishes once the savepoint completes. Throws like `triggerSavepoint`. */
   stopJob(id: string, req: StopJobRequest): TriggerOutcome;
+  /** Delete a savepoint; rejects with a WeirError (400) when the path is not a readable savepoint. */
+  disposeSavepoint(path: string): Promise<void>;
 }
 
 /** Options of `startRestServer`. */
@@ -125,6 +128,14 @@ export const SAVEPOINT_SCHEMA = {
   type: "object",
   additionalProperties: false,
   properties: { targetDirectory: { type: "string", minLength: 1 } },
+} as const;
+
+/** JSON schema of `POST /savepoint-disposal` bodies (`SavepointDisposalRequest`). */
+export const SAVEPOINT_DISPOSAL_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["savepointPath"],
+  properties: { savepointPath: { type: "string", minLength: 1 } },
 } as const;
 
 /** JSON schema of `POST /jobs/:id/stop` bodies (`StopJobRequest`); the body may be absent. */
@@ -205,6 +216,10 @@ function registerCheckpointRoutes(app: FastifyInstance, api: JobManagerApi): voi
   });
   type StatusRoute = { Params: { id: string; triggerId: string } };
   const statusSchema = { params: TRIGGER_PARAMS_SCHEMA };
+  app.post<{ Body: SavepointDisposalRequest }>("/savepoint-disposal", { schema: { body: SAVEPOINT_DISPOSAL_SCHEMA } }, async (req) => {
+    await api.disposeSavepoint(req.body.savepointPath);
+    return {};
+  });
   app.get<StatusRoute>("/jobs/:id/savepoints/:triggerId", { schema: statusSchema }, async (req, reply) => {
     const { id, triggerId } = req.params;
     const info = api.savepointStatus(id, triggerId);

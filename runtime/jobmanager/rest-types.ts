@@ -242,6 +242,11 @@ export interface TriggerResponse {
   triggerId: string;
 }
 
+/** POST /savepoint-disposal: delete a savepoint (refused, 400, for anything that is not a readable savepoint). */
+export interface SavepointDisposalRequest {
+  savepointPath: string;
+}
+
 /** GET /jobs/:id/savepoints/:triggerId */
 export interface SavepointInfo {
   status: CheckpointStatus;

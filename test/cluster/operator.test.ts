@@ -62,7 +62,7 @@ describeCluster("the operator, installed with helm", () => {
   };
 
   /** A seeded, paced keyed job (test/jobs/exactly-once.ts) writing through the transactional file sink. */
-  function exactlyOnceJob(name: string, events: number, rate: number, job: Partial<StreamJobSpec["job"]>): { manifest: Job; out: string } {
+  function exactlyOnceJob(name: string, events: number, rate: number, job: Partial<StreamJobSpec["job"]>, savepoints: Partial<StreamJobSpec["savepoints"]> = {}): { manifest: Job; out: string } {
     const dir = join(work, name);
     const out = join(dir, "out");
     mkdirSync(out, { recursive: true });
@@ -80,7 +80,7 @@ describeCluster("the operator, installed with helm", () => {
         image: "weir:dev",
         job: { module: "test/jobs/exactly-once.ts", args: [String(events), String(KEYS), out, String(rate)], parallelism: 2, ...job },
         checkpointing: { interval: "1s", storage: `file://${dir}/checkpoints` },
-        savepoints: { directory: `file://${dir}/savepoints` },
+        savepoints: { directory: `file://${dir}/savepoints`, ...savepoints },
         config: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": "20", "restart-strategy.fixed-delay.delay": "500" },
         jobManager: { podTemplate },
         taskManager: { slots: 1, podTemplate },
@@ -210,7 +210,8 @@ describeCluster("the operator, installed with helm", () => {
 
   it("savepoint upgrade 2 -> 4 with a changed argument, a nonce savepoint and suspend/resume: exactly-once output", async () => {
     const events = 300_000;
-    const { manifest, out } = exactlyOnceJob("eo-savepoint", events, 2_500, { upgradeMode: "savepoint" });
+    // one savepoint in the history: each new one disposes of the one before
+    const { manifest, out } = exactlyOnceJob("eo-savepoint", events, 2_500, { upgradeMode: "savepoint" }, { historyMaxCount: 1 });
     await create(manifest);
     await waitFor("eo-savepoint", "STABLE", stable(2));
     await eventually("committed output", async () => readJsonLines(out).length > 0, 60_000);
@@ -227,6 +228,8 @@ describeCluster("the operator, installed with helm", () => {
     expect(nonce.status!.savepointInfo!.lastSavepoint).toMatchObject({ triggerType: "manual" });
     expect(nonce.status!.savepointInfo!.lastSavepoint!.location).not.toBe(upgradeSavepoint.location);
     expect(nonce.status!.lifecycleState).toBe("STABLE");
+    expect(nonce.status!.savepointInfo!.history).toHaveLength(1);
+    await eventually("the upgrade savepoint disposed", async () => !existsSync(new URL(upgradeSavepoint.location!)), 30_000);
 
     await patchSpec("eo-savepoint", { job: { state: "suspended" } as StreamJobSpec["job"] });
     const suspended = await waitFor("eo-savepoint", "SUSPENDED", (j) => j.status?.lifecycleState === "SUSPENDED");
@@ -236,8 +239,10 @@ describeCluster("the operator, installed with helm", () => {
     // resume, faster, so the rest of the input goes through quickly
     await patchSpec("eo-savepoint", { job: { state: "running", args: [String(events), String(KEYS), out, "50000"] } as StreamJobSpec["job"] });
     await waitFor("eo-savepoint", "running again", (j) => j.status?.lifecycleState !== "SUSPENDED" && ["RUNNING", "FINISHED"].includes(j.status?.jobStatus?.state ?? ""));
+    expect(await restoredFrom("eo-savepoint")).toBe(resumeFrom);
     await waitFor("eo-savepoint", "FINISHED", (j) => j.status?.jobStatus?.state === "FINISHED", 120_000);
     expect(committedExactly(out, events)).toMatchObject({ missing: 0, extra: 0 });
+    expect(readdirSync(join(work, "eo-savepoint", "savepoints"))).toEqual([resumeFrom!.split("/").at(-1)]);
   }, 480_000);
 
   it("last-state upgrade after SIGKILL of the JobManager process: exactly-once output", async () => {

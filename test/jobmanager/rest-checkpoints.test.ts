@@ -100,6 +100,12 @@ class FakeCheckpointingJobManager implements JobManagerApi {
     return { status: "COMPLETED", location: `${t.dir}/savepoint-1` };
   }
 
+  readonly disposed: string[] = [];
+  async disposeSavepoint(path: string): Promise<void> {
+    if (path.includes("chk-")) throw new WeirError("WEIR_E_NOT_A_SAVEPOINT", `${path} holds a checkpoint, not a savepoint: not disposed`);
+    this.disposed.push(path);
+  }
+
   private trigger(kind: "savepoint" | "stop", id: string, body: TriggerSavepointRequest): TriggerOutcome {
     const state = this.states.get(id);
     if (!state) return "not-found";
@@ -200,6 +206,16 @@ describe("REST checkpoints and savepoints", () => {
     const res = await raw("POST", "/jobs/running/stop", { drain: "yes" });
     expect(res.status).toBe(400);
     expect(res.body.error).toContain('field "drain" must be boolean (got "yes")');
+  });
+
+  it("POST /savepoint-disposal passes the path on; 400 with the code when it is no savepoint or the path is missing", async () => {
+    await client.disposeSavepoint("file:///sp/savepoint-1");
+    expect(api.disposed).toEqual(["file:///sp/savepoint-1"]);
+    const err = await rejection(client.disposeSavepoint("file:///chk/chk-3"), RestError);
+    expect([err.status, err.code]).toEqual([400, "WEIR_E_NOT_A_SAVEPOINT"]);
+    const res = await raw("POST", "/savepoint-disposal", {});
+    expect(res.status).toBe(400);
+    expect(res.body.error).toContain("savepointPath");
   });
 
   it("GET /jobs/:id/savepoints/:triggerId reports progress, 404 naming an unknown trigger or job", async () => {
