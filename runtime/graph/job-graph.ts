@@ -124,6 +124,15 @@ export function buildJobGraph(g: StreamGraph): JobGraph {
   };
 }
 
+/**
+ * The subtasks of `edge`'s producer vertex that subtask `consumerSubtask` of its consumer reads from:
+ * the one of the same index over a forward edge, every one over the others.
+ */
+export function producerSubtasks(edge: JobEdge, consumerSubtask: number, producerParallelism: number): number[] {
+  if (edge.partitioner.kind === "forward") return [consumerSubtask];
+  return Array.from({ length: producerParallelism }, (_, i) => i);
+}
+
 function resolveNodes(g: StreamGraph): ResolvedNode[] {
   const inputsOf = groupBy(g.edges, (e) => e.target);
   const uids = new Map<string, StreamNode>();

@@ -5,8 +5,9 @@
  *
  *   const coordinator = new CheckpointCoordinator({ jobId, jobName, config, store, plan, trigger,
  *     notifyComplete, notifyAborted, failJob, log });
- *   coordinator.start();                                  // all tasks RUNNING: periodic checkpoints
+ *   coordinator.start();                                  // the job RUNNING: periodic checkpoints
  *   coordinator.receiveAck(executionId, checkpointId, ack); // from the control channel
+ *   coordinator.taskFinished(executionId);                // a task reported FINISHED
  *   const triggerId = coordinator.triggerSavepoint({ stop: { drain: false } });
  *   const location = await coordinator.completion(triggerId); // then finish the job
  *   coordinator.stop(); coordinator.abortAll("job failed");   // the job leaves RUNNING
@@ -14,6 +15,13 @@
  * One snapshot runs at a time (max-concurrent 1); savepoints queue behind it and go before the next
  * periodic checkpoint. Clock and timers are injected and all I/O goes through `store` and the
  * callbacks, so tests run it on fake time with an in-memory store.
+ *
+ * Finished tasks (Flink's FLIP-147): a snapshot also starts when some tasks have finished. The plan
+ * (checkpoint-plan.ts) triggers the running tasks without a running upstream task and waits for the
+ * running ones; a task that finishes before taking part (it acks or declines before it reports
+ * FINISHED) is finished in this snapshot too: all it read and emitted precedes the barrier.
+ * `_metadata` marks finished subtasks `finished`, with no state; an operator whose subtasks all
+ * finished is fully finished, and a restore does not run it again (runtime/state/restore-assignment.ts).
  */
 import { randomUUID } from "node:crypto";
 import { describeError, WeirError } from "../common/errors.js";
@@ -29,10 +37,12 @@ import type { CheckpointingOverview, CheckpointStats, RestoredCheckpointInfo, Sa
 
 /** Which tasks take part in a snapshot, computed by the JobMaster when one is triggered. */
 export interface CheckpointPlan {
-  /** Execution ids of the source subtasks that receive the trigger. */
+  /** Execution ids of the running subtasks without a running upstream subtask (the sources, first of all): they receive the trigger. */
   trigger: string[];
-  /** Every subtask that must acknowledge before the snapshot is complete. */
+  /** Every running subtask: each acknowledges, or finishes first, before the snapshot is complete. */
   ackFrom: { executionId: string; vertexId: string; subtask: number }[];
+  /** Subtasks that had finished: recorded as finished, with no state. */
+  finished: { vertexId: string; subtask: number }[];
   /** The job's vertices in topological order; `_metadata` lists their operators in this order. */
   vertices: {
     id: string;
@@ -98,9 +108,9 @@ export interface CheckpointCoordinatorDeps {
   jobName: string;
   config: RuntimeConfig;
   store: SnapshotStore;
-  /** Which tasks to trigger and wait for, or why a snapshot cannot start now (e.g. not all tasks RUNNING). */
+  /** Which tasks to trigger and wait for, or why a snapshot cannot start now (e.g. a task is still deploying). */
   plan(): CheckpointPlan | string;
-  /** Send the trigger to a source subtask. */
+  /** Send the trigger to a subtask of `plan.trigger`. */
   trigger(executionId: string, msg: TriggerMessage): void;
   /** The snapshot is durable: tasks may commit everything up to `checkpointId`. */
   notifyComplete(executionIds: string[], checkpointId: number): void;
@@ -143,6 +153,8 @@ interface Pending {
   readonly plan: CheckpointPlan;
   readonly awaiting: Map<string, AckTarget>;
   readonly acked: Map<string, { target: AckTarget; ack: CheckpointAck }>;
+  /** `<vertexId>/<subtask>` of the subtasks finished in this snapshot (before the trigger or before taking part). */
+  readonly finished: Set<string>;
   readonly stats: CheckpointStats;
   readonly request: SavepointRequest | null;
   phase: "collecting" | "writing" | "committing";
@@ -319,6 +331,21 @@ export class CheckpointCoordinator {
     if (p.awaiting.size === 0) this.track(this.finalize(p));
   }
 
+  /**
+   * A task reported FINISHED. If the snapshot in progress still waits for it, the task never took
+   * part (a task acks or declines before it reports FINISHED): all its input ended, and all it
+   * emitted, before the barrier could reach it, so the snapshot records it as finished.
+   */
+  taskFinished(executionId: string): void {
+    const p = this.pending;
+    const target = p?.phase === "collecting" ? p.awaiting.get(executionId) : undefined;
+    if (!p || !target) return;
+    p.awaiting.delete(executionId);
+    p.finished.add(subtaskKey(target.vertexId, target.subtask));
+    p.stats.finished++;
+    if (p.awaiting.size === 0) this.track(this.finalize(p));
+  }
+
   /** A task could not take its part of a snapshot: abort it (counted as a failed checkpoint). */
   receiveDecline(executionId: string, checkpointId: number, reason: string): void {
     const p = this.pending;
@@ -422,7 +449,8 @@ export class CheckpointCoordinator {
       syncMs: 0,
       asyncMs: 0,
       acknowledged: 0,
-      total: plan.ackFrom.length,
+      finished: plan.finished.length,
+      total: plan.ackFrom.length + plan.finished.length,
     };
     return {
       id,
@@ -432,6 +460,7 @@ export class CheckpointCoordinator {
       plan,
       awaiting: new Map(plan.ackFrom.map((t) => [t.executionId, t])),
       acked: new Map(),
+      finished: new Set(plan.finished.map((t) => subtaskKey(t.vertexId, t.subtask))),
       stats,
       request,
       phase: "collecting",
@@ -443,10 +472,12 @@ export class CheckpointCoordinator {
 
   // ---- completion -----------------------------------------------------------------------------
 
-  /** All acked: write `_metadata`, then (checkpoints) add to the store; complete only after both. */
+  /** All acked (or finished): write `_metadata`, then (checkpoints) add to the store; complete only after both. */
   private async finalize(p: Pending): Promise<void> {
     p.phase = "writing";
     const meta = buildMetadata(this.deps.jobId, this.deps.jobName, p);
+    const refusal = unionStateOfFinished(meta);
+    if (refusal !== null) return this.fail(p, `${label(p)} cannot be completed: ${refusal}`, false);
     const metadataUrl = metadataUrlOf(p.dir);
     try {
       await this.store.writeMetadata(metadataUrl, meta);
@@ -613,6 +644,31 @@ function addAckStats(stats: CheckpointStats, ack: CheckpointAck, now: number): v
   stats.asyncMs = Math.max(stats.asyncMs, ack.stats.asyncMs);
 }
 
+function subtaskKey(vertexId: string, subtask: number): string {
+  return `${vertexId}/${subtask}`;
+}
+
+/**
+ * Why a snapshot with partly finished operators cannot be restored faithfully, or null: union list
+ * state is given whole to every subtask on restore, and a finished subtask's part of it is gone, so
+ * the others would restore an incomplete union (Flink refuses such checkpoints too). It passes once
+ * the operator's last subtasks finished.
+ */
+function unionStateOfFinished(meta: CheckpointMetadata): string | null {
+  for (const op of meta.operators) {
+    const finished = op.subtasks.filter((s) => s.finished).length;
+    if (finished === 0 || finished === op.subtasks.length) continue;
+    const union = op.subtasks.flatMap((s) => s.lists).find((l) => l.mode === "union");
+    if (union) {
+      return (
+        `operator "${op.name}" (uid "${op.uid}") keeps union list state "${union.name}" and ${finished} of its ` +
+        `${op.subtasks.length} subtasks finished, whose part of that state is gone; checkpoints resume once all its subtasks finished`
+      );
+    }
+  }
+  return null;
+}
+
 /** The keyed-state files of some acks (operator list state is inline in `_metadata`). */
 function ackFileUrls(acks: CheckpointAck[]): string[] {
   return acks.flatMap((ack) => Object.values(ack.operators).flatMap((s) => (s.keyed ? [s.keyed.file.url] : [])));
@@ -620,21 +676,24 @@ function ackFileUrls(acks: CheckpointAck[]): string[] {
 
 /**
  * `_metadata` of a fully acked snapshot: operators in plan order, each with one entry per subtask by
- * index. A subtask that reported nothing for an operator (stateless, or finished) has empty state.
+ * index. A subtask that reported nothing for an operator (stateless) has empty state; a finished
+ * subtask is marked `finished`, with no state.
  */
 function buildMetadata(jobId: string, jobName: string, p: Pending): CheckpointMetadata {
   const bySubtask = new Map<string, CheckpointAck>();
-  for (const { target, ack } of p.acked.values()) bySubtask.set(`${target.vertexId}/${target.subtask}`, ack);
+  for (const { target, ack } of p.acked.values()) bySubtask.set(subtaskKey(target.vertexId, target.subtask), ack);
+  const stateOf = (v: CheckpointPlan["vertices"][number], uid: string, i: number): OperatorSubtaskState => {
+    const key = subtaskKey(v.id, i);
+    if (p.finished.has(key)) return { keyed: null, lists: [], finished: true };
+    return bySubtask.get(key)?.operators[uid] ?? { keyed: null, lists: [] };
+  };
   const operators: OperatorStateMeta[] = p.plan.vertices.flatMap((v) =>
     v.operators.map((op) => ({
       uid: op.uid,
       name: op.name,
       parallelism: v.parallelism,
       maxParallelism: v.maxParallelism,
-      subtasks: Array.from(
-        { length: v.parallelism },
-        (_, i): OperatorSubtaskState => bySubtask.get(`${v.id}/${i}`)?.operators[op.uid] ?? { keyed: null, lists: [] },
-      ),
+      subtasks: Array.from({ length: v.parallelism }, (_, i) => stateOf(v, op.uid, i)),
     })),
   );
   return {

@@ -8,7 +8,7 @@
  * completed checkpoint) or fail the job. Restarts are full restarts: a keyBy makes a streaming job one
  * failover region anyway.
  */
-import type { JobGraph, JobVertex } from "../graph/job-graph.js";
+import { producerSubtasks, type JobGraph, type JobVertex } from "../graph/job-graph.js";
 import type { ChannelDescriptor, CheckpointAck, JmToTm, TaskDeployment } from "./control-protocol.js";
 import { partitionIdOf } from "./control-protocol.js";
 import type { JobDetail, JobFailure, JobState, JobSummary, SubmitJobRequest, TaskMetrics, TaskState, VertexDetail } from "./rest-types.js";
@@ -16,7 +16,7 @@ import { TERMINAL_JOB_STATES } from "./rest-types.js";
 import { aggregateVertexMetrics } from "../metrics/aggregate.js";
 import type { RestartStrategy } from "./restart-strategy.js";
 import type { CheckpointMetadata, TaskRestore } from "../state/snapshot-types.js";
-import { assignRestore } from "../state/restore-assignment.js";
+import { assignRestore, finishedVertices, type RestoreVertex } from "../state/restore-assignment.js";
 
 /** A slot given to the job: subtask i of every vertex runs in slot i. */
 export interface AssignedSlot {
@@ -52,6 +52,8 @@ export interface JobCheckpointing {
   abortAll(reason: string): void;
   receiveAck(executionId: string, checkpointId: number, ack: CheckpointAck): void;
   receiveDecline(executionId: string, checkpointId: number, reason: string): void;
+  /** A task finished (after acknowledging or declining every checkpoint it took part in). */
+  taskFinished(executionId: string): void;
   /** The latest completed checkpoint, to restart from. */
   latest(): RestorePoint | null;
 }
@@ -87,7 +89,9 @@ export class JobMaster {
   /** Checkpointing, once the JobManager attached it (jobs without it restart from `initialRestore` or fresh). */
   checkpointing: JobCheckpointing | null = null;
   /** Where the current attempt's state came from. */
-  private restoredFrom: RestorePoint | null;
+  private restoredFrom: RestorePoint | null = null;
+  /** Vertices deployed finished: all their operators had finished in `restoredFrom`. */
+  private finishedOnRestore = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -98,7 +102,7 @@ export class JobMaster {
     /** A savepoint or checkpoint the job was submitted with. */
     readonly initialRestore: RestorePoint | null = null,
   ) {
-    this.restoredFrom = initialRestore;
+    this.restoreFrom(initialRestore);
     this.transition("CREATED");
     this.createExecutions();
   }
@@ -159,8 +163,7 @@ export class JobMaster {
     const inputs = v.inputs.map((e) => {
       const producer = this.graph.vertices.find((u) => u.id === e.sourceVertex)!;
       const forward = e.partitioner.kind === "forward";
-      const producers = forward ? [ex.subtask] : Array.from({ length: producer.parallelism }, (_, i) => i);
-      const channels: ChannelDescriptor[] = producers.map((p) => ({
+      const channels: ChannelDescriptor[] = producerSubtasks(e, ex.subtask, producer.parallelism).map((p) => ({
         partitionId: partitionIdOf(this.id, e.index, p, this.attempt),
         subpartition: forward ? 0 : ex.subtask,
         producerTm: slots[p]!.tmId,
@@ -192,6 +195,15 @@ export class JobMaster {
     };
   }
 
+  /**
+   * Start the next attempt from `point`. Its finished vertices were checked when it was loaded
+   * (JobManager.loadRestorePoint), or it is this job's own checkpoint, consistent by construction.
+   */
+  private restoreFrom(point: RestorePoint | null): void {
+    this.restoredFrom = point;
+    this.finishedOnRestore = point ? finishedVertices(point.meta, restoreVertices(this.graph)) : new Set();
+  }
+
   /** The state of every operator of a vertex's subtask, reassigned from the snapshot in force. */
   private restoreFor(v: JobVertex, subtask: number): TaskRestore | null {
     const from = this.restoredFrom;
@@ -201,7 +213,7 @@ export class JobMaster {
       const restored = assignRestore(from.meta, { uid: op.uid, parallelism: v.parallelism, maxParallelism: op.maxParallelism }, subtask);
       if (restored) operators[op.uid] = restored;
     }
-    return { checkpointId: from.meta.checkpointId, source: from.metadataUrl, operators };
+    return { checkpointId: from.meta.checkpointId, source: from.metadataUrl, operators, finished: this.finishedOnRestore.has(v.id) };
   }
 
   /** A TaskManager reported a task state. Unknown executions (of ended jobs or attempts) are ignored. */
@@ -209,6 +221,7 @@ export class JobMaster {
     const ex = this.executions.get(executionId);
     if (!ex || TERMINAL_TASK.has(ex.state)) return;
     ex.state = state;
+    if (state === "FINISHED") this.checkpointing?.taskFinished(ex.id);
     if (state === "FAILED") {
       ex.failure = failure ?? "unknown failure";
       this.onFailure(ex.failure, ex.tmId, `${ex.vertex.name} (${ex.subtask + 1}/${ex.vertex.parallelism})`, false);
@@ -349,7 +362,7 @@ export class JobMaster {
   private prepareRestart(): void {
     this.attempt++;
     const latest = this.checkpointing?.latest() ?? null;
-    if (latest) this.restoredFrom = latest;
+    if (latest) this.restoreFrom(latest);
     const last = this.failureHistory.at(-1);
     if (last) last.restoredCheckpoint = this.restoredFrom?.meta.checkpointId ?? null;
     this.failureIsTmLoss = false;
@@ -400,6 +413,11 @@ export class JobMaster {
       subtasks: exs.map((e) => ({ index: e.subtask, state: e.state, taskmanager: e.tmId, attempt: e.attempt, metrics: e.metrics, failure: e.failure })),
     };
   }
+}
+
+/** The job's vertices as restore checks see them (runtime/state/restore-assignment.ts). */
+export function restoreVertices(graph: JobGraph): RestoreVertex[] {
+  return graph.vertices.map((v) => ({ id: v.id, name: v.name, operators: v.operators, upstream: v.inputs.map((e) => e.sourceVertex) }));
 }
 
 /** A vertex is in the "least advanced" state of its subtasks, failures first. */

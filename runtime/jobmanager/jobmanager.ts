@@ -11,8 +11,9 @@ import { describeError, WeirError } from "../common/errors.js";
 import type { RuntimeConfig } from "../config/options.js";
 import { loadJob } from "../graph/job-module.js";
 import type { JmToTm, TmToJm } from "./control-protocol.js";
-import { JobMaster, type RestorePoint } from "./job-master.js";
+import { JobMaster, restoreVertices, type RestorePoint } from "./job-master.js";
 import { CheckpointCoordinator } from "./checkpoint-coordinator.js";
+import { checkpointPlan } from "./checkpoint-plan.js";
 import { createRestartStrategy } from "./restart-strategy.js";
 import type { TriggerOutcome } from "./rest-server.js";
 import type { CheckpointingOverview, SavepointInfo, StopJobRequest, TriggerSavepointRequest } from "./rest-types.js";
@@ -21,7 +22,7 @@ import { chooseRestore, restoreSources, type RestoreDecision } from "./restore-s
 import type { JobGraph } from "../graph/job-graph.js";
 import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { fileRefsOf, readMetadata, readVerified, verifyStateFiles } from "../state/storage/metadata.js";
-import { assignRestore, checkStateMatches } from "../state/restore-assignment.js";
+import { assignRestore, checkStateMatches, finishedVertices } from "../state/restore-assignment.js";
 import { ResourceManager } from "./resource-manager.js";
 import type { ClusterOverview, JobDetail, JobSummary, SubmitJobRequest, SubmitJobResponse, TaskManagerInfo } from "./rest-types.js";
 import { startRestServer, type JobManagerApi } from "./rest-server.js";
@@ -133,6 +134,7 @@ export class JobManager implements JobManagerApi {
     checkStateMatches(meta, operators, allowNonRestoredState);
     // Surfaces a changed max parallelism now rather than in every task.
     for (const v of graph.vertices) for (const o of v.operators) assignRestore(meta, { uid: o.uid, parallelism: v.parallelism, maxParallelism: o.maxParallelism }, 0);
+    finishedVertices(meta, restoreVertices(graph));
     return { meta, metadataUrl };
   }
 
@@ -182,6 +184,7 @@ export class JobManager implements JobManagerApi {
       abortAll: (reason) => coordinator.abortAll(reason),
       receiveAck: (executionId, checkpointId, ack) => coordinator.receiveAck(executionId, checkpointId, ack),
       receiveDecline: (executionId, checkpointId, reason) => coordinator.receiveDecline(executionId, checkpointId, reason),
+      taskFinished: (executionId) => coordinator.taskFinished(executionId),
       latest: () => coordinator.latestCompleted(),
     };
   }
@@ -405,24 +408,5 @@ export async function startJobManager(opts: JobManagerOptions): Promise<RunningJ
       await rest.close();
       await metrics.shutdown();
     },
-  };
-}
-
-/** Trigger the sources, wait for every task; or say why not (a task is not running). */
-function checkpointPlan(job: JobMaster) {
-  const executions = job.currentExecutions();
-  const notRunning = executions.find((e) => e.state !== "RUNNING");
-  if (job.state !== "RUNNING" || notRunning) {
-    return `not all tasks are running (job ${job.state}${notRunning ? `, ${notRunning.vertex.name} (${notRunning.subtask + 1}/${notRunning.vertex.parallelism}) is ${notRunning.state}` : ""})`;
-  }
-  return {
-    trigger: executions.filter((e) => e.vertex.inputs.length === 0).map((e) => e.id),
-    ackFrom: executions.map((e) => ({ executionId: e.id, vertexId: e.vertex.id, subtask: e.subtask })),
-    vertices: job.graph.vertices.map((v) => ({
-      id: v.id,
-      parallelism: v.parallelism,
-      maxParallelism: v.maxParallelism,
-      operators: v.operators.map((o) => ({ uid: o.uid, name: o.node.name })),
-    })),
   };
 }

@@ -191,8 +191,13 @@ export interface CheckpointStats {
   syncMs: number;
   /** Longest asynchronous phase of any task (state encoded and written while processing went on). */
   asyncMs: number;
-  /** Tasks that acknowledged, of `total` expected. */
+  /** Tasks that acknowledged, of `total` (every task of the job when it was triggered). */
   acknowledged: number;
+  /**
+   * Tasks that had finished, before the trigger or before taking part: recorded as finished, with no
+   * state. A snapshot is complete when `acknowledged + finished` reaches `total`.
+   */
+  finished: number;
   total: number;
   /** Why it failed (FAILED only). */
   failure?: string;

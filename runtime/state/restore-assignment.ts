@@ -6,7 +6,13 @@
  * max parallelism (the number of key groups) is unchanged. Operator list state is redistributed:
  * "split" lists round robin, "union" lists in full to every subtask.
  *
+ * Finished subtasks (snapshots taken after some tasks finished) hold no state, so they add nothing:
+ * a finished source subtask's splits are done and no new subtask reads them again. An operator all of
+ * whose subtasks finished is fully finished, and a vertex of only such operators is deployed finished
+ * (`finishedVertices`): it runs no operator again, whatever the new parallelism.
+ *
  *   checkStateMatches(meta, job.operators, opts.allowNonRestoredState);
+ *   const finished = finishedVertices(meta, job.vertices);
  *   const restored = assignRestore(meta, { uid, parallelism, maxParallelism }, subtaskIndex);
  */
 import { WeirError } from "../common/errors.js";
@@ -15,6 +21,7 @@ import { redistributeLists } from "./operator-state.js";
 import type {
   CheckpointMetadata,
   KeyedStateHandle,
+  OperatorStateMeta,
   RestoredOperatorState,
 } from "./snapshot-types.js";
 
@@ -63,6 +70,55 @@ export function assignRestore(
     keyed: old.subtasks.flatMap((s) => (s.keyed ? trimToRange(s.keyed, range) : [])),
     lists: redistributeLists(old.subtasks.map((s) => s.lists), op.parallelism)[subtask]!,
   };
+}
+
+/** Every subtask of the operator had finished when the snapshot was taken. */
+export function isFullyFinished(op: OperatorStateMeta): boolean {
+  return op.subtasks.length > 0 && op.subtasks.every((s) => s.finished === true);
+}
+
+/** A vertex of the job being restored, as `finishedVertices` needs it. */
+export interface RestoreVertex {
+  readonly id: string;
+  readonly name: string;
+  readonly operators: readonly { readonly uid: string }[];
+  /** Ids of the vertices feeding it. */
+  readonly upstream: readonly string[];
+}
+
+/**
+ * Ids of the vertices whose operators are all fully finished in the snapshot: their subtasks are
+ * deployed finished. Refuses (WEIR_E_STATE_MISMATCH) what only a changed job can produce: a vertex
+ * chaining fully finished operators with others (operators without state in the snapshot count as
+ * running), and a finished vertex fed by one that is not (its input would never be read).
+ */
+export function finishedVertices(meta: CheckpointMetadata, vertices: readonly RestoreVertex[]): Set<string> {
+  const fullyFinished = new Set(meta.operators.filter(isFullyFinished).map((o) => o.uid));
+  const finished = new Set<string>();
+  for (const v of vertices) {
+    const done = v.operators.filter((o) => fullyFinished.has(o.uid)).map((o) => o.uid);
+    if (done.length === 0) continue;
+    if (done.length < v.operators.length) {
+      throw finishedMismatch(meta, `task "${v.name}" chains operators that had finished (uids ${done.join(", ")}) with operators that had not`);
+    }
+    finished.add(v.id);
+  }
+  for (const v of vertices) {
+    const running = v.upstream.find((u) => !finished.has(u));
+    if (finished.has(v.id) && running !== undefined) {
+      const name = vertices.find((u) => u.id === running)?.name ?? running;
+      throw finishedMismatch(meta, `task "${v.name}" had finished but its input "${name}" had not`);
+    }
+  }
+  return finished;
+}
+
+function finishedMismatch(meta: CheckpointMetadata, what: string): WeirError {
+  return new WeirError(
+    "WEIR_E_STATE_MISMATCH",
+    `snapshot ${meta.checkpointId} of job "${meta.jobName}" cannot be restored into this job: ${what}; ` +
+      "a job whose tasks finished in a snapshot must keep their chaining and inputs",
+  );
 }
 
 /** The handle cut down to the key groups in `range`, or [] when it holds none of them. */

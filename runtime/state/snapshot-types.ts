@@ -48,6 +48,13 @@ export interface OperatorListState {
 export interface OperatorSubtaskState {
   keyed: KeyedStateHandle | null;
   lists: OperatorListState[];
+  /**
+   * The subtask had finished when the snapshot was taken (all its input ended and it ended its
+   * operators, Flink's FLIP-147): it holds no state (`keyed` null, no lists) and what it read is done:
+   * a source subtask's splits are not read again. An operator all of whose subtasks finished is
+   * "fully finished": a restore does not run it again (TaskRestore.finished).
+   */
+  finished?: true;
 }
 
 /** All subtasks of one operator, as stored in `_metadata`. */
@@ -90,4 +97,10 @@ export interface TaskRestore {
   /** Where the state came from (for logs and errors). */
   source: string;
   operators: Record<string, RestoredOperatorState>;
+  /**
+   * Every operator of the task is fully finished in the snapshot: the task is deployed finished. It
+   * opens no operator and reads nothing; it ends its outputs once its inputs (from tasks finished
+   * likewise) ended.
+   */
+  finished: boolean;
 }

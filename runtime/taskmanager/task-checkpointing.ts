@@ -23,9 +23,10 @@ export interface BlockingGate {
 /**
  * Aligned exactly-once barrier handling (Flink's SingleCheckpointBarrierHandler): the first barrier of
  * checkpoint N starts alignment, each channel that delivered it stays blocked (the gate blocks it),
- * and when every open channel delivered it the checkpoint is taken and all channels resume. A newer
- * barrier abandons an unfinished alignment; barriers of checkpoints already taken or abandoned are
- * dropped and their channel resumes at once.
+ * and when every open channel delivered it the checkpoint is taken and all channels resume. A channel
+ * that ended (its upstream subtask finished) counts as aligned: it has nothing more to deliver, all
+ * of it precedes the barrier. A newer barrier abandons an unfinished alignment; barriers of
+ * checkpoints already taken or abandoned are dropped and their channel resumes at once.
  */
 export class BarrierAligner {
   private pending: BarrierEvent | null = null;
@@ -42,18 +43,23 @@ export class BarrierAligner {
 
   /** A barrier came out of the gate (its channel is now blocked). Returns it when aligned. */
   onBarrier(channel: number, barrier: BarrierEvent, now: number): { barrier: BarrierEvent; alignmentMs: number } | null {
-    const id = barrier.checkpointId;
-    if (id <= this.lastHandled || (this.pending && id < this.pending.checkpointId)) {
+    if (this.isStale(barrier.checkpointId)) {
       this.gate.unblock(channel);
       return null;
     }
-    if (this.pending && id > this.pending.checkpointId) this.abandon(this.pending.checkpointId);
-    if (!this.pending) {
-      this.pending = barrier;
-      this.received.clear();
-      this.alignmentStart = now;
-    }
+    this.begin(barrier, now);
     this.received.add(channel);
+    return this.check(now);
+  }
+
+  /**
+   * The JobManager triggered checkpoint N at this task itself, because every upstream subtask of it
+   * had finished (Flink's FLIP-147): a barrier that no channel will deliver. It is aligned once every
+   * channel ended — at once, if they all have. Returns it when aligned.
+   */
+  onTrigger(barrier: BarrierEvent, now: number): { barrier: BarrierEvent; alignmentMs: number } | null {
+    if (this.isStale(barrier.checkpointId)) return null;
+    this.begin(barrier, now);
     return this.check(now);
   }
 
@@ -70,6 +76,21 @@ export class BarrierAligner {
       this.gate.unblockAll();
     }
     this.lastHandled = Math.max(this.lastHandled, id);
+  }
+
+  /** Checkpoint `id` was taken or abandoned already, or a newer one is being aligned. */
+  private isStale(id: number): boolean {
+    return id <= this.lastHandled || (this.pending !== null && id < this.pending.checkpointId);
+  }
+
+  /** Start aligning `barrier`, abandoning an older alignment; joins an alignment of the same checkpoint. */
+  private begin(barrier: BarrierEvent, now: number): void {
+    if (this.pending && barrier.checkpointId > this.pending.checkpointId) this.abandon(this.pending.checkpointId);
+    if (!this.pending) {
+      this.pending = barrier;
+      this.received.clear();
+      this.alignmentStart = now;
+    }
   }
 
   private check(now: number): { barrier: BarrierEvent; alignmentMs: number } | null {

@@ -41,7 +41,11 @@ export interface TaskGate {
   unblockAll(): void;
 }
 
-/** Where a task reports its part of checkpoints. */
+/**
+ * Where a task reports its part of checkpoints. A task acknowledges or declines every checkpoint it
+ * took part in before it reports FINISHED, so the JobManager may take a FINISHED report of a task it
+ * still waits for as "finished before this checkpoint" (see CheckpointCoordinator.taskFinished).
+ */
 export interface CheckpointReporter {
   ack(checkpointId: number, ack: CheckpointAck): void;
   decline(checkpointId: number, reason: string): void;
@@ -67,6 +71,13 @@ export class Task {
   private readonly aligner: BarrierAligner | null = null;
   /** Set by a stop-with-savepoint barrier: wait for its completion, then finish without ending input. */
   private stopCheckpoint: number | null = null;
+  /**
+   * Every operator of this task had finished in the snapshot it restores (FLIP-147): the task runs no
+   * operator, it only ends its outputs once its inputs (from tasks finished likewise) ended.
+   */
+  private readonly finishedOnRestore: boolean;
+  /** Asynchronous snapshot phases not yet acknowledged or declined; the task finishes after them. */
+  private readonly snapshotsInFlight = new Set<Promise<void>>();
   private readonly mailbox: (() => void)[] = [];
   /**
    * Per operator uid: the keyed state file of its last checkpoint (not savepoint) snapshot, and whether
@@ -108,7 +119,9 @@ export class Task {
     const gate = io.gate;
     if (gate) this.metrics.inputQueueLength = () => gate.queuedBatches();
     const head = vertex.operators[0]!;
-    if (head.node.spec.kind === "source") {
+    this.finishedOnRestore = deployment.restore?.finished === true;
+    // A source finished in its snapshot gets no reader: nothing is left to read, its code does not run again.
+    if (head.node.spec.kind === "source" && !this.finishedOnRestore) {
       // Restored with state for this source: exactly the splits in it (possibly none); else fresh splits.
       const restoredSource = deployment.restore?.operators[head.uid];
       const restoredSplits = restoredSource ? (restoredSource.lists.find((l) => l.name === SPLITS_STATE)?.items ?? []) : undefined;
@@ -136,6 +149,7 @@ export class Task {
 
   /** Open the operators (last first, so a chain's downstream is ready), then start the loop. */
   async start(): Promise<void> {
+    if (this.finishedOnRestore) return this.startFinished();
     try {
       // All state is restored (and verified) before any operator opens: a bad snapshot fails the task
       // before a sink commits anything or a record moves.
@@ -171,6 +185,15 @@ export class Task {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** A task finished in its snapshot: no operator opens; it ends its outputs once its inputs ended. */
+  private startFinished(): void {
+    if (this.isTerminal()) return;
+    this.setState("RUNNING");
+    this.metrics.markIdle(performance.now());
+    this.inputEnded = this.io.gate === null;
+    this.scheduleRun();
   }
 
   /**
@@ -327,6 +350,7 @@ export class Task {
       gate.onAvailable(() => this.scheduleRun());
       return false;
     }
+    if (this.finishedOnRestore) return this.drainFinished(next.channel, next.element);
     const el = next.element;
     const valve = this.valve!;
     switch (el.kind) {
@@ -356,6 +380,20 @@ export class Task {
     return true;
   }
   private endedChannels = 0;
+
+  /** A task finished in its snapshot waits for its inputs, from tasks finished likewise, to end. */
+  private drainFinished(channel: number, el: StreamElement): boolean {
+    const gate = this.io.gate!;
+    if (el.kind === "batch") {
+      throw new WeirError(
+        "WEIR_E_STATE_MISMATCH",
+        `task "${this.name}" had finished in the snapshot it restores (${this.deployment.restore?.source}) but received records on input channel ${channel}`,
+      );
+    }
+    if (el.kind === "barrier") gate.unblock(channel);
+    else if (el.kind === "end" && ++this.endedChannels === gate.numberOfChannels) this.inputEnded = true;
+    return true;
+  }
 
   private goIdle(): void {
     this.flushWriters();
@@ -387,11 +425,15 @@ export class Task {
 
   // ---- checkpoints ---------------------------------------------------------------------------
 
-  /** JobManager -> source task: inject a barrier, between polls. */
+  /**
+   * JobManager -> a task without running upstream tasks: a source injects a barrier between polls; a
+   * task whose upstream tasks all finished takes the checkpoint once all its channels ended (at once
+   * if they have). A task that finishes before this mail runs never takes part: the JobManager
+   * records it as finished in this checkpoint.
+   */
   triggerCheckpoint(trigger: CheckpointTrigger): void {
     this.mail(() => {
-      if (!this.source) return;
-      if (trigger.stop?.drain) this.source.finish(); // the final watermark fires every window first
+      if (this.finishedOnRestore) return;
       const barrier: BarrierEvent = {
         kind: "barrier",
         checkpointId: trigger.checkpointId,
@@ -400,6 +442,12 @@ export class Task {
         stop: trigger.stop !== undefined,
         targetDir: trigger.targetDir,
       };
+      if (!this.source) {
+        const aligned = this.aligner?.onTrigger(barrier, performance.now());
+        if (aligned) this.performCheckpoint(aligned.barrier, aligned.alignmentMs);
+        return;
+      }
+      if (trigger.stop?.drain) this.source.finish(); // the final watermark fires every window first
       this.performCheckpoint(barrier, 0);
     });
   }
@@ -449,7 +497,7 @@ export class Task {
     if (barrier.stop) this.stopCheckpoint = id;
     const syncMs = performance.now() - start;
     const asyncStart = performance.now();
-    void this.persistSnapshots(barrier, phases).then(
+    const reported = this.persistSnapshots(barrier, phases).then(
       ({ operators, bytes }) => {
         if (this.isTerminal()) return;
         this.reporter.ack(id, { operators, stats: { alignmentMs, syncMs, asyncMs: performance.now() - asyncStart, bytes } });
@@ -458,6 +506,8 @@ export class Task {
         if (!this.isTerminal()) this.reporter.decline(id, `Task "${this.name}": ${describeError(err)}`);
       },
     );
+    this.snapshotsInFlight.add(reported);
+    void reported.finally(() => this.snapshotsInFlight.delete(reported));
   }
 
   private async persistSnapshots(barrier: BarrierEvent, phases: { uid: string; run: () => Promise<OperatorSnapshot> }[]) {
@@ -529,19 +579,18 @@ export class Task {
     this.done.resolve();
   }
 
-  /** All input ended: end each operator in order, flush, signal the end downstream, close. */
+  /**
+   * All input ended: end each operator in order, flush, signal the end downstream, close. Snapshots
+   * still in their asynchronous phase complete first: operators end their input after them (a sink
+   * commits at its end what they prepared), and the task acknowledges or declines every checkpoint it
+   * took part in before it reports FINISHED. No slice runs meanwhile, so no new snapshot starts.
+   */
   private async finish(): Promise<void> {
     this.inputEnded = false;
     this.scheduled = true; // no more slices
     try {
-      for (const { operator, name } of this.chain.operators) {
-        try {
-          await operator.endInput();
-          if (this.pending) await this.pending;
-        } catch (err) {
-          throw tagOperator(err, name);
-        }
-      }
+      while (this.snapshotsInFlight.size > 0) await Promise.allSettled([...this.snapshotsInFlight]);
+      if (!this.finishedOnRestore && !this.isTerminal()) await this.endOperatorsInput();
       if (this.isTerminal()) return; // canceled while ending its input
       this.stopTimers();
       this.broadcastEvent(END_OF_PARTITION);
@@ -556,7 +605,19 @@ export class Task {
     }
   }
 
+  private async endOperatorsInput(): Promise<void> {
+    for (const { operator, name } of this.chain.operators) {
+      try {
+        await operator.endInput();
+        if (this.pending) await this.pending;
+      } catch (err) {
+        throw tagOperator(err, name);
+      }
+    }
+  }
+
   private async closeOperators(rethrow = false): Promise<void> {
+    if (this.finishedOnRestore) return; // never opened
     for (const { operator, name } of this.chain.operators) {
       try {
         await operator.close();

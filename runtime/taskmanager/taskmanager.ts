@@ -129,7 +129,8 @@ class TaskManager {
       this.tasks.set(d.executionId, task);
       io.onFailure((err) => task.fail(err));
       io.start();
-      this.opts.logger.info({ task: task.name, executionId: d.executionId }, "task deployed");
+      const finished = d.restore?.finished ? { finishedOnRestore: true } : {};
+      this.opts.logger.info({ task: task.name, executionId: d.executionId, ...finished }, "task deployed");
       await task.start();
     } catch (err) {
       this.report(jm, d.executionId, "FAILED", `Task deployment of ${d.executionId} failed on TaskManager ${this.id}: ${describeError(err)}`);

@@ -69,6 +69,12 @@ class FakeStore implements SnapshotStore {
   newSavepointDir(targetDir: string): string {
     return `${targetDir}/savepoint-job-1-${++this.savepoints}`;
   }
+  /** Hold every writeMetadata until the returned function is called. */
+  holdMetadataWrites(): () => void {
+    let release!: () => void;
+    this.holdWrites = new Promise((resolve) => (release = resolve));
+    return release;
+  }
   async writeMetadata(url: string, meta: CheckpointMetadata): Promise<number> {
     await this.holdWrites;
     if (this.failWrites) throw this.failWrites;
@@ -98,6 +104,7 @@ const PLAN: CheckpointPlan = {
     { executionId: "job-1.agg.0.0", vertexId: "agg", subtask: 0 },
     { executionId: "job-1.agg.1.0", vertexId: "agg", subtask: 1 },
   ],
+  finished: [],
   vertices: [
     { id: "src", parallelism: 2, maxParallelism: 128, operators: [{ uid: "source", name: "Source: numbers" }] },
     {
@@ -200,8 +207,7 @@ describe("CheckpointCoordinator, periodic checkpoints", () => {
 
   it("notifies tasks only after _metadata is written and the store took the checkpoint", async () => {
     const h = harness();
-    let release!: () => void;
-    h.store.holdWrites = new Promise((resolve) => (release = resolve));
+    const release = h.store.holdMetadataWrites();
     h.c.start();
     await h.time.advance(1000);
     for (const ex of ALL_TASKS) h.c.receiveAck(ex, 1, ackOf(ex, 1));
@@ -442,8 +448,7 @@ describe("CheckpointCoordinator, failures", () => {
 
   it("a checkpoint aborted while _metadata is written is deleted once the write ends", async () => {
     const h = harness(["execution.checkpointing.interval=1000", "execution.checkpointing.timeout=2000", "execution.checkpointing.tolerable-failed-checkpoints=5", `state.checkpoints.dir=${CHECKPOINT_ROOT}`]);
-    let release!: () => void;
-    h.store.holdWrites = new Promise((resolve) => (release = resolve));
+    const release = h.store.holdMetadataWrites();
     h.c.start();
     await h.time.advance(1000);
     for (const ex of ALL_TASKS) h.c.receiveAck(ex, 1, ackOf(ex, 1));
@@ -574,6 +579,7 @@ describe("CheckpointCoordinator, statistics", () => {
       syncMs: 1,
       asyncMs: 3,
       acknowledged: 4,
+      finished: 0,
       total: 4,
       externalPath: `${CHECKPOINT_ROOT}/job-1/chk-8`,
     });
@@ -596,5 +602,94 @@ describe("CheckpointCoordinator, statistics", () => {
     expect(o.history).toHaveLength(20);
     expect(o.history[0]!.id).toBe(25);
     expect(o.counts.completed).toBe(25);
+  });
+});
+
+describe("CheckpointCoordinator, finished tasks", () => {
+  /** Source subtask 1 finished: only source 0 is triggered; the aggregate still runs (source 0 feeds it). */
+  const SOURCE_1_FINISHED: CheckpointPlan = {
+    ...PLAN,
+    trigger: ["job-1.src.0.0"],
+    ackFrom: PLAN.ackFrom.filter((t) => t.executionId !== "job-1.src.1.0"),
+    finished: [{ vertexId: "src", subtask: 1 }],
+  };
+  const RUNNING = SOURCE_1_FINISHED.ackFrom.map((t) => t.executionId);
+  const FINISHED_STATE = { keyed: null, lists: [], finished: true };
+  const metadataOf = (h: Harness, id: number) => h.store.metadata.get(`${CHECKPOINT_ROOT}/job-1/chk-${id}/_metadata`)!;
+
+  it("triggers the running tasks only, completes without the finished ones and records them as finished", async () => {
+    const h = harness(undefined, { plan: () => SOURCE_1_FINISHED });
+    h.c.start();
+    await h.time.advance(1000);
+    expect(h.triggers.map((t) => t.executionId)).toEqual(["job-1.src.0.0"]);
+    await h.ackAll(1, RUNNING);
+    expect(h.store.completed).toHaveLength(1);
+    expect(h.completes).toEqual([{ executionIds: RUNNING, checkpointId: 1 }]);
+    const [source, map, count] = metadataOf(h, 1).operators;
+    expect(source!.subtasks).toEqual([{ keyed: null, lists: [{ name: "offsets", mode: "split", items: [0] }] }, FINISHED_STATE]);
+    expect(map!.subtasks).toEqual([
+      { keyed: null, lists: [] },
+      { keyed: null, lists: [] },
+    ]);
+    expect(count!.subtasks.map((s) => s.keyed?.keyGroupStart)).toEqual([0, 64]);
+    expect(h.c.overview().latest.completed).toMatchObject({ acknowledged: 3, finished: 1, total: 4 });
+  });
+
+  it("records a task that finishes instead of taking part as finished, ignoring its later decline", async () => {
+    const h = harness();
+    h.c.start();
+    await h.time.advance(1000);
+    h.c.receiveAck("job-1.src.0.0", 1, ackOf("job-1.src.0.0", 1));
+    h.c.taskFinished("job-1.src.0.0"); // acked before finishing: its ack stands
+    h.c.taskFinished("job-1.src.1.0"); // finished before the trigger reached it
+    h.c.receiveDecline("job-1.src.1.0", 1, "task job-1.src.1.0 is not running on TaskManager tm-1");
+    expect(h.c.overview().history[0]).toMatchObject({ status: "IN_PROGRESS", acknowledged: 1, finished: 1 });
+    await h.ackAll(1, ["job-1.agg.0.0", "job-1.agg.1.0"]);
+    expect(h.aborts).toEqual([]);
+    expect(metadataOf(h, 1).operators[0]!.subtasks.map((s) => s.finished ?? false)).toEqual([false, true]);
+    expect(h.completes).toEqual([{ executionIds: ["job-1.src.0.0", "job-1.agg.0.0", "job-1.agg.1.0"], checkpointId: 1 }]);
+  });
+
+  it("completes a stop-with-savepoint whose tasks all finished before taking part, and nothing more starts", async () => {
+    const h = harness();
+    h.c.start();
+    const triggerId = h.c.triggerSavepoint({ targetDir: "file:///sp", stop: { drain: false } });
+    for (const ex of ALL_TASKS) h.c.taskFinished(ex);
+    await expect(h.c.completion(triggerId)).resolves.toBe("file:///sp/savepoint-job-1-1");
+    const meta = h.store.metadata.get("file:///sp/savepoint-job-1-1/_metadata")!;
+    expect(meta.operators.every((o) => o.subtasks.every((s) => s.finished === true))).toBe(true);
+    expect(h.completes).toEqual([{ executionIds: [], checkpointId: 1 }]);
+    await h.time.advance(10_000);
+    expect(triggeredIds(h)).toEqual([1]);
+  });
+
+  it("ignores a task finishing once the snapshot is being written", async () => {
+    const h = harness();
+    const release = h.store.holdMetadataWrites();
+    h.c.start();
+    await h.time.advance(1000);
+    for (const ex of ALL_TASKS) h.c.receiveAck(ex, 1, ackOf(ex, 1));
+    h.c.taskFinished("job-1.agg.1.0");
+    release();
+    await h.c.whenIdle();
+    expect(h.c.overview().latest.completed).toMatchObject({ acknowledged: 4, finished: 0 });
+    expect(metadataOf(h, 1).operators[2]!.subtasks[1]!.finished).toBeUndefined();
+  });
+
+  it("refuses, without counting a failure, a snapshot where a partly finished operator keeps union list state", async () => {
+    const h = harness(undefined, { plan: () => SOURCE_1_FINISHED }); // no failure tolerated
+    h.c.start();
+    await h.time.advance(1000);
+    const union = { keyed: null, lists: [{ name: "progress", mode: "union" as const, items: [7] }] };
+    h.c.receiveAck("job-1.src.0.0", 1, { operators: { source: union }, stats: { alignmentMs: 0, syncMs: 0, asyncMs: 0, bytes: 0 } });
+    await h.ackAll(1, ["job-1.agg.0.0", "job-1.agg.1.0"]);
+    expect(h.store.completed).toEqual([]);
+    expect(h.c.overview().latest.failed?.failure).toBe(
+      'Checkpoint 1 cannot be completed: operator "Source: numbers" (uid "source") keeps union list state "progress" and 1 of its 2 subtasks finished, ' +
+        "whose part of that state is gone; checkpoints resume once all its subtasks finished",
+    );
+    expect(h.aborts.map((a) => a.checkpointId)).toEqual([1]);
+    expect(h.store.discardedUrls).toHaveLength(2); // the aggregate's keyed files
+    expect(h.jobFailures).toEqual([]);
   });
 });

@@ -26,6 +26,7 @@ const STATS: CheckpointStats = {
   syncMs: 2,
   asyncMs: 9,
   acknowledged: 4,
+  finished: 0,
   total: 4,
   externalPath: "file:///cp/j/chk-12",
 };

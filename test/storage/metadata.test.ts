@@ -49,12 +49,21 @@ describe("_metadata encoding", () => {
     ["key groups beyond max parallelism", (m) => (m.operators[0].subtasks[1].keyed.keyGroupStart = 6), "key groups within 0..7"],
     ["offsets beyond the file", (m) => (m.operators[0].subtasks[0].keyed.offsets = [0, 0, 0, 0, 99]), "offsets within the file's 4 bytes"],
     ["an unknown list mode", (m) => (m.operators[0].subtasks[0].lists = [{ name: "l", mode: "broadcast", items: [] }]), "lists[0].mode"],
+    ["a finished flag other than true", (m) => Object.assign(m.operators[1].subtasks[0], { keyed: null, finished: false }), "subtasks[0].finished: expected true"],
+    ["a finished subtask with keyed state", (m) => (m.operators[0].subtasks[0].finished = true), "subtasks[0].keyed: expected null for a finished subtask"],
+    ["a finished subtask with lists", (m) => Object.assign(m.operators[1].subtasks[0], { keyed: null, finished: true, lists: [{ name: "l", mode: "split", items: [] }] }), "subtasks[0].lists: expected no lists"],
   ])("refuses %s, naming the field", (_what, mutate, fragment) => {
     const body = structuredClone(meta) as any;
     mutate(body);
     const msg = corruptReason(framed(body));
     expect(msg).toContain("invalid structure");
     expect(msg).toContain(fragment);
+  });
+
+  it("keeps the subtasks that had finished", () => {
+    const withFinished = structuredClone(meta);
+    withFinished.operators[1]!.subtasks[0] = { keyed: null, lists: [], finished: true };
+    expect(decodeMetadata(encodeMetadata(withFinished, URL), URL).operators[1]!.subtasks).toEqual([{ keyed: null, lists: [], finished: true }]);
   });
 
   it("refuses a body that is not JSON", () => {

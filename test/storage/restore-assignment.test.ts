@@ -1,7 +1,7 @@
 /** Which part of a snapshot each subtask restores, at the same and at other parallelisms. */
 import { describe, expect, it } from "vitest";
 import { keyGroupRangeFor } from "../../runtime/common/keys.js";
-import { assignRestore, checkStateMatches } from "../../runtime/state/restore-assignment.js";
+import { assignRestore, checkStateMatches, finishedVertices, isFullyFinished, type RestoreVertex } from "../../runtime/state/restore-assignment.js";
 import type { CheckpointMetadata, KeyedStateHandle, OperatorStateMeta } from "../../runtime/state/snapshot-types.js";
 import { thrownWeirError } from "./fixtures.js";
 
@@ -97,5 +97,57 @@ describe("checkStateMatches", () => {
   it("skips that state with allowNonRestoredState, and accepts new operators without state", () => {
     expect(checkStateMatches(snap, [{ uid: "source", name: "src" }, { uid: "new", name: "n" }], true)).toEqual(["dropped"]);
     expect(checkStateMatches(snap, [{ uid: "source", name: "a" }, { uid: "dropped", name: "b" }], false)).toEqual([]);
+  });
+});
+
+/** A source of `parallelism` subtasks: those in `finished` had finished, the others hold one split each. */
+function sourceOperator(uid: string, parallelism: number, finished: number[]): OperatorStateMeta {
+  return {
+    uid,
+    name: `${uid} name`,
+    parallelism,
+    maxParallelism: MAX,
+    subtasks: Array.from({ length: parallelism }, (_, i) =>
+      finished.includes(i)
+        ? { keyed: null, lists: [], finished: true as const }
+        : { keyed: null, lists: [{ name: "weir.splits", mode: "split" as const, items: [{ id: `gen-${i}`, next: 100 + i }] }] },
+    ),
+  };
+}
+
+describe("restoring a snapshot taken after some tasks finished", () => {
+  it("gives the splits of the running subtasks only, at any parallelism: finished subtasks' splits are done", () => {
+    const snap = meta(sourceOperator("events", 4, [1, 3]));
+    for (const p of [1, 2, 3, 4, 6]) {
+      const splits = Array.from({ length: p }, (_, i) => assignRestore(snap, { uid: "events", parallelism: p, maxParallelism: MAX }, i)!.lists.flatMap((l) => l.items));
+      expect(splits.flat().map((s) => (s as { id: string }).id).sort()).toEqual(["gen-0", "gen-2"]);
+    }
+  });
+
+  it("restores every subtask of a fully finished operator without state", () => {
+    const snap = meta(sourceOperator("events", 2, [0, 1]));
+    expect(isFullyFinished(snap.operators[0]!)).toBe(true);
+    expect(assignRestore(snap, { uid: "events", parallelism: 3, maxParallelism: MAX }, 2)).toEqual({ keyed: [], lists: [] });
+    expect(isFullyFinished(sourceOperator("x", 2, [1]))).toBe(false);
+  });
+
+  const vertex = (id: string, uids: string[], upstream: string[] = []): RestoreVertex => ({ id, name: `${id} task`, operators: uids.map((uid) => ({ uid })), upstream });
+  const snap = meta(sourceOperator("a", 2, [0, 1]), sourceOperator("a-map", 2, [0, 1]), sourceOperator("b", 2, [0]), keyedOperator("win", 2));
+
+  it("deploys finished the vertices whose operators all finished", () => {
+    const vertices = [vertex("A", ["a", "a-map"]), vertex("B", ["b"]), vertex("W", ["win"], ["A", "B"])];
+    expect([...finishedVertices(snap, vertices)]).toEqual(["A"]);
+    expect([...finishedVertices(meta(keyedOperator("win", 2)), [vertex("W", ["win"])])]).toEqual([]);
+  });
+
+  it("refuses a vertex chaining finished operators with others, or with operators new to the snapshot", () => {
+    thrownWeirError(() => finishedVertices(snap, [vertex("AB", ["a", "b"])]), "WEIR_E_STATE_MISMATCH",
+      'snapshot 5 of job "restore-test"', 'task "AB task" chains operators that had finished (uids a) with operators that had not');
+    thrownWeirError(() => finishedVertices(snap, [vertex("A", ["a", "new-map"])]), "WEIR_E_STATE_MISMATCH", "(uids a)");
+  });
+
+  it("refuses a finished vertex fed by one that had not finished", () => {
+    thrownWeirError(() => finishedVertices(snap, [vertex("B", ["b"]), vertex("A", ["a", "a-map"], ["B"])]), "WEIR_E_STATE_MISMATCH",
+      'task "A task" had finished but its input "B task" had not');
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { BarrierEvent } from "../../runtime/common/elements.js";
+import { END_OF_PARTITION, type BarrierEvent, type StreamElement } from "../../runtime/common/elements.js";
+import { InputGate } from "../../runtime/network/input-gate.js";
+import type { InputChannel } from "../../runtime/network/input-channel.js";
 import { BarrierAligner, type BlockingGate } from "../../runtime/taskmanager/task-checkpointing.js";
 
 /** A gate of `n` channels that records what the aligner unblocks. */
@@ -67,5 +69,82 @@ describe("barrier alignment", () => {
     expect(a.pendingCheckpoint).toBeNull();
     expect(deliver(a, g, 1, 7)).toBeNull();
     expect(g.blocked.size).toBe(0);
+  });
+
+  it("aligns a barrier at once when every other channel already ended", () => {
+    const g = gate(3);
+    g.finished.add(0);
+    g.finished.add(2);
+    const a = new BarrierAligner(g);
+    expect(deliver(a, g, 1, 4)?.barrier.checkpointId).toBe(4);
+    expect(g.blocked.size).toBe(0);
+  });
+});
+
+describe("barrier alignment of a checkpoint triggered at a task whose upstream tasks finished", () => {
+  it("takes it at once when every channel ended", () => {
+    const g = gate(2);
+    g.finished.add(0);
+    g.finished.add(1);
+    const a = new BarrierAligner(g);
+    expect(a.onTrigger(barrier(3), 0)?.barrier.checkpointId).toBe(3);
+    expect(a.pendingCheckpoint).toBeNull();
+  });
+
+  it("takes it when the last channel ends, reading the channels meanwhile", () => {
+    const g = gate(2);
+    g.finished.add(0);
+    const a = new BarrierAligner(g);
+    expect(a.onTrigger(barrier(3), 10)).toBeNull();
+    expect(a.pendingCheckpoint).toBe(3);
+    expect(g.blocked.size).toBe(0);
+    g.finished.add(1);
+    expect(a.onChannelEnded(25)).toEqual({ barrier: barrier(3), alignmentMs: 15 });
+  });
+
+  it("ignores a trigger of a checkpoint taken, abandoned or overtaken already", () => {
+    const g = gate(2);
+    const a = new BarrierAligner(g);
+    a.abandon(3);
+    expect(a.onTrigger(barrier(3), 0)).toBeNull();
+    expect(a.pendingCheckpoint).toBeNull();
+    deliver(a, g, 0, 5);
+    expect(a.onTrigger(barrier(4), 0)).toBeNull();
+    expect(a.pendingCheckpoint).toBe(5);
+  });
+});
+
+/** A channel that holds `elements` from the start. */
+function channel(elements: StreamElement[]): InputChannel {
+  return {
+    description: "test channel",
+    start: (listener) => listener.onAvailable(),
+    queuedBatches: () => elements.length,
+    poll: () => elements.shift(),
+    release: () => {},
+  };
+}
+
+describe("barrier alignment on an InputGate", () => {
+  it("does not wait for channels that ended, and reads the blocked channel only after the checkpoint", () => {
+    const batch = (v: number): StreamElement => ({ kind: "batch", values: [v], timestamps: null });
+    const g = new InputGate(
+      [
+        [barrier(1), batch(1)],
+        [END_OF_PARTITION],
+        [batch(2), batch(3), END_OF_PARTITION],
+      ].map((elements) => ({ channel: channel(elements), input: 0 })),
+    );
+    g.start();
+    const a = new BarrierAligner(g);
+    const seen: string[] = [];
+    for (let next = g.poll(); next; next = g.poll()) {
+      const el = next.element;
+      const aligned = el.kind === "barrier" ? a.onBarrier(next.channel, el, 0) : el.kind === "end" ? a.onChannelEnded(0) : null;
+      seen.push(el.kind === "batch" ? `batch ${String(el.values[0])}` : `${el.kind} on ${next.channel}`);
+      if (aligned) seen.push(`checkpoint ${aligned.barrier.checkpointId}`);
+    }
+    expect(seen).toEqual(["barrier on 0", "end on 1", "batch 2", "batch 3", "end on 2", "checkpoint 1", "batch 1"]);
+    expect(g.isFinished()).toBe(false);
   });
 });

@@ -67,6 +67,13 @@ function listState(v: unknown, path: string): void {
   arr(o.items, `${path}.items`);
 }
 
+/** A finished subtask holds no state. */
+function finishedSubtask(st: Obj, lists: unknown[], path: string): void {
+  if (st.finished !== true) fail(`${path}.finished`, "true (or no field)", st.finished);
+  if (st.keyed !== null) fail(`${path}.keyed`, "null for a finished subtask");
+  if (lists.length > 0) fail(`${path}.lists`, "no lists for a finished subtask", lists.length);
+}
+
 function operator(v: unknown, path: string, seen: Set<string>): void {
   const o = obj(v, path);
   const uid = str(o.uid, `${path}.uid`);
@@ -81,7 +88,9 @@ function operator(v: unknown, path: string, seen: Set<string>): void {
     const sp = `${path}.subtasks[${i}]`;
     const st = obj(s, sp);
     if (st.keyed !== null) keyedHandle(st.keyed, `${sp}.keyed`, maxParallelism);
-    arr(st.lists, `${sp}.lists`).forEach((l, j) => listState(l, `${sp}.lists[${j}]`));
+    const lists = arr(st.lists, `${sp}.lists`);
+    lists.forEach((l, j) => listState(l, `${sp}.lists[${j}]`));
+    if (st.finished !== undefined) finishedSubtask(st, lists, sp);
   });
 }
 
