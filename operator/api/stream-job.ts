@@ -183,6 +183,7 @@ export const StreamJobStatusSchema = Type.Object({
   savepointInfo: Type.Optional(Type.Object({
     lastSavepoint: Type.Optional(SnapshotInfo),
     history: Type.Optional(Type.Array(SnapshotInfo)),
+    pendingDisposal: Type.Optional(Type.Array(Type.String(), { description: "Savepoints out of the history that a deployment may still restore from: disposed of once nothing points at them." })),
   }, { "x-kubernetes-preserve-unknown-fields": true })),
   conditions: Type.Optional(Type.Array(ConditionSchema, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })),
   error: Type.Optional(Type.String({ description: "The last error, naming what to fix." })),

@@ -14,6 +14,7 @@ import { decide, recordTrigger, setCondition, type Action, type DecideConfig, ty
 import { applyAll, patchFinalizers, patchStatus, type StatusMergePatch } from "./apply.js";
 import type { EventRecorder } from "./events.js";
 import { observe, type Observation } from "./observe.js";
+import { RestError } from "../../runtime/jobmanager/rest-client.js";
 
 export const FINALIZER = "weir.dev/finalizer";
 
@@ -99,8 +100,8 @@ export class StreamJobReconciler {
       guard(signal);
       current = { ...(await patchStatus(this.#o.custom, job, toMergePatch(patch), job.metadata.resourceVersion)), spec: job.spec } as Job;
       await this.#recordTransition(job, patch, log);
-      await this.#disposeTrimmedSavepoints(job, current, obs, log);
     }
+    await this.#disposeTrimmedSavepoints(job, current, obs, log, signal);
     const action = decision.action;
     if (action.type !== "none" && action.type !== "wait" && action.type !== "pollSavepoint") log.info({ action: action.type, lifecycleState: current.status?.lifecycleState }, "acting");
     guard(signal);
@@ -220,23 +221,41 @@ export class StreamJobReconciler {
 
   /**
    * Savepoints that fell out of the history (beyond historyMaxCount / historyMaxAge) are deleted through
-   * the JobManager, the only component that reaches their storage; never the one a restore points at.
+   * the JobManager, the only component that reaches their storage. One that a deployment may still
+   * restore from (`upgradeSavepointPath`, the restore point of an operation in progress) waits in
+   * `savepointInfo.pendingDisposal` until nothing points at it any more.
    */
-  async #disposeTrimmedSavepoints(before: Job, after: Job, obs: Observation, log: Logger): Promise<void> {
-    const was = before.status?.savepointInfo?.history ?? [];
+  async #disposeTrimmedSavepoints(before: Job, after: Job, obs: Observation, log: Logger, signal: AbortSignal): Promise<void> {
     const info = after.status?.savepointInfo;
-    if (!info?.history || was.length === 0) return;
-    const keep = new Set([...info.history.map((s) => s.location), info.lastSavepoint?.location, after.status?.jobStatus?.upgradeSavepointPath]);
-    for (const s of was) {
-      if (!s.location || keep.has(s.location)) continue;
-      try {
-        if (!obs.rest) throw new Error("no JobManager is running to reach its storage");
-        await obs.rest.disposeSavepoint(s.location);
-        log.info({ savepoint: s.location }, "savepoint disposed");
-        await this.#o.events.record(after, "Normal", "SavepointDisposed", `${s.location} (beyond the savepoint history limits)`);
-      } catch (err) {
-        await this.#o.events.record(after, "Warning", "SavepointDisposalFailed", `${s.location}: ${errorMessage(err)}`);
+    if (!info) return;
+    const inHistory = new Set((info.history ?? []).map((s) => s.location));
+    const pending = new Set(info.pendingDisposal ?? []);
+    for (const s of before.status?.savepointInfo?.history ?? []) if (s.location && !inHistory.has(s.location)) pending.add(s.location);
+    if (pending.size === 0) return;
+    const referenced = new Set([info.lastSavepoint?.location, after.status?.jobStatus?.upgradeSavepointPath, after.status?.upgrade?.startFrom?.path]);
+    const left: string[] = [];
+    for (const location of pending) {
+      if (inHistory.has(location)) continue;
+      if (referenced.has(location) || !obs.rest) {
+        left.push(location);
+        continue;
       }
+      try {
+        guard(signal);
+        await obs.rest.disposeSavepoint(location);
+        log.info({ savepoint: location }, "savepoint disposed");
+        await this.#o.events.record(after, "Normal", "SavepointDisposed", `${location} (beyond the savepoint history limits)`);
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        // refused (not a savepoint, unreadable): reported and forgotten; anything else is tried again later
+        if (!(err instanceof RestError && err.status === 400)) left.push(location);
+        await this.#o.events.record(after, "Warning", "SavepointDisposalFailed", `${location}: ${errorMessage(err)}`);
+      }
+    }
+    const was = info.pendingDisposal ?? [];
+    if (left.length !== was.length || left.some((l) => !was.includes(l))) {
+      guard(signal);
+      await patchStatus(this.#o.custom, after, { savepointInfo: { ...info, pendingDisposal: left } });
     }
   }
 
