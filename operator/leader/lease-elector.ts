@@ -44,6 +44,8 @@ export class LeaseElector {
   #reportedLeader = "";
   #lostTo = "";
   #term: Term | undefined;
+  /** When the last attempt found the Lease held by another: ms until it expires by our observation. */
+  #expiresInMs: number | undefined;
 
   constructor(options: LeaseElectorOptions) {
     this.#c = compileElectorOptions(options);
@@ -97,7 +99,8 @@ export class LeaseElector {
       }
       if (outcome === "ok" && clock.now() - sentAt < renewDeadlineMs) return sentAt;
       if (outcome === "ok") log.warn({ lease: this.#c.name }, "acquired the Lease too late to lead on it; renewing first");
-      else await this.#sleep(retryPeriodMs, stop);
+      // a held Lease is tried again right when it expires, not up to a retry period later
+      else await this.#sleep(outcome === "wait" && this.#expiresInMs !== undefined ? Math.min(retryPeriodMs, this.#expiresInMs + 1) : retryPeriodMs, stop);
     }
     return undefined;
   }
@@ -191,7 +194,10 @@ export class LeaseElector {
       for (let round = 0; round < 2; round++) {
         const lease = await this.#race(client.get(namespace, name, ctl.signal), ctl.signal);
         const decision = this.#decide(lease, leading);
-        if (decision.kind === "wait") return "wait";
+        if (decision.kind === "wait") {
+          this.#expiresInMs = decision.expiresInMs;
+          return "wait";
+        }
         if (decision.kind === "lost") {
           this.#lostTo = decision.holder;
           return "lost";

@@ -18,7 +18,7 @@ import { deployedPart, needsRedeploy, parseSpec, specJson } from "./spec-diff.js
 import { applyStatusPatch, recordSavepoint, setCondition } from "./status.js";
 import type { Action, DecideConfig, DecideInput, Decision, ObservedJob, StatusPatch, UpgradeRecord, UpgradeStatus } from "./types.js";
 
-export const DEFAULT_CONFIG: DecideConfig = { stabilityWindowMs: 10_000, pollIntervalMs: 2_000 };
+export const DEFAULT_CONFIG: DecideConfig = { stabilityWindowMs: 10_000, pollIntervalMs: 1_000 };
 
 interface Ctx {
   spec: StreamJobSpec;
@@ -329,11 +329,12 @@ function resumeDeploying(ctx: Ctx, up: UpgradeRecord): Decision {
   if (!jobRunning(observed) && !finished) return wait(ctx, `waiting for the job to run (JobManager ${observed.jobManager}, job ${observed.job?.state ?? "not submitted"})`);
   if (up.runningSince === undefined && !finished) {
     const rec: UpgradeRecord = { ...up, runningSince: now, ...(observed.latestCheckpoint ? { baselineCheckpointId: observed.latestCheckpoint.id } : {}) };
-    return act({ type: "wait", ms: ctx.cfg.stabilityWindowMs, reason: "job RUNNING, waiting for the stability window" }, { upgrade: rec });
+    // looked at every poll interval: a checkpoint completed earlier ends the window early
+    return act({ type: "wait", ms: Math.min(ctx.cfg.stabilityWindowMs, ctx.cfg.pollIntervalMs), reason: "job RUNNING, waiting for the stability window" }, { upgrade: rec });
   }
   const checkpointed = observed.latestCheckpoint !== undefined && observed.latestCheckpoint.id > (up.baselineCheckpointId ?? -1);
   const left = (up.runningSince ?? now) + ctx.cfg.stabilityWindowMs - now;
-  if (left > 0 && !checkpointed && !finished) return act({ type: "wait", ms: left, reason: "job RUNNING, waiting for the stability window" });
+  if (left > 0 && !checkpointed && !finished) return act({ type: "wait", ms: Math.min(left, ctx.cfg.pollIntervalMs), reason: "job RUNNING, waiting for the stability window" });
   const rolledBack = up.kind === "rollback";
   const patch: StatusPatch = {
     upgrade: null,

@@ -98,17 +98,6 @@ describeCluster("the operator, installed with helm", () => {
     await eventually(`${name} deleted`, async () => (await statusOf(getJob(name))) === 404, 120_000);
   };
 
-  /** Like `eventually`, polling every 20 ms: for states that last a fraction of a second. */
-  const pollFast = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-
   /** The pid of a pod's main container, from the node agents' state files. */
   const containerPid = (podName: string): number | undefined => {
     for (const node of readdirSync(join(clusterDir, "agent"))) {
@@ -273,10 +262,10 @@ describeCluster("the operator, installed with helm", () => {
     await patchSpec("eo-failover", { job: { parallelism: 3 } as StreamJobSpec["job"] });
     // kill the leader in the middle of the upgrade: once the savepoint trigger is recorded (in flight or
     // done), before the new deployment is stable
-    const phase = await pollFast("the upgrade in progress with its savepoint trigger recorded", async () => {
+    const phase = await eventually("the upgrade in progress with its savepoint trigger recorded", async () => {
       const up = (await getJob("eo-failover")).status?.upgrade;
       return up && up.kind === "upgrade" && (up.triggerId !== undefined || up.phase === "TEARING_DOWN" || up.phase === "DEPLOYING") ? up.phase : undefined;
-    });
+    }, 60_000, 20);
     const killedAt = Date.now();
     process.kill(containerPid(leader.split("_")[0]!)!, "SIGKILL");
     const taken = await eventually("another leader", async () => {

@@ -9,6 +9,8 @@ import * as k8s from "@kubernetes/client-node";
 import { describe, inject } from "vitest";
 import { bin } from "./paths.js";
 
+export { eventually, errorText, statusOf } from "./api-helpers.js";
+
 export { k8s };
 
 const execFileAsync = promisify(execFile);
@@ -62,17 +64,6 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;
 }
 
-/** HTTP status of a failed client-node call (ApiException.code), or rethrows anything else. */
-export async function statusOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (e) {
-    if (e instanceof k8s.ApiException) return e.code;
-    throw e;
-  }
-}
-
 /** The ApiException of a call expected to fail (its body parsed as a Status when possible). */
 export async function apiError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
   try {
@@ -90,23 +81,6 @@ export async function apiError(p: Promise<unknown>): Promise<{ code: number; mes
     throw e;
   }
   throw new Error("expected the API call to fail, but it succeeded");
-}
-
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promise<string> {

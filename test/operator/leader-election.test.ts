@@ -228,8 +228,8 @@ describe("LeaseElector", () => {
     await time.advance(14_000);
     expect(b.elector.isLeader()).toBe(false);
     expect(b.elector.observedLeader()).toBe("crashed");
-    await time.advance(2_000); // first read at 0 -> expired at 15 s -> the retry at 16 s takes over
-    expect(b.events).toEqual(["started@16000"]);
+    await time.advance(2_000); // first read at 0 -> expired at 15 s -> the attempt scheduled for the expiry takes over
+    expect(b.events).toEqual(["started@15001"]);
     expect(api.lease?.record).toMatchObject({ holderIdentity: "b", leaseTransitions: 5 });
   });
 
