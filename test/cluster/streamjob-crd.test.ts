@@ -60,7 +60,7 @@ describeCluster("StreamJob CRD", () => {
     const nested = (await get("nested")).spec;
     expect(nested.taskManager).toEqual({ slots: 1, resources: { limits: { cpu: "500m", memory: "1Gi" }, requests: { cpu: 1 } } });
     expect(nested.checkpointing).toEqual({ interval: "10s", storage: "s3://weir-state/checkpoints", timeout: "10m", retained: 1 });
-    expect(nested.savepoints).toEqual({ directory: "file:///var/weir/savepoints", historyMaxCount: 10, historyMaxAge: "24h" });
+    expect(nested.savepoints).toEqual({ directory: "file:///var/weir/savepoints", historyMaxCount: 10, historyMaxAge: "24h", onDeletion: false });
   });
 
   it("keeps pod templates as given", async () => {
