@@ -43,6 +43,8 @@ export async function install(kube: Kube, stabilityWindow: string, onCreated: (i
   await kube.run("helm", [
     "install", RELEASE, join(REPO_ROOT, "charts/weir-operator"), "-n", installed.operatorNamespace, "--wait", "--timeout", "180s",
     "--set", `watchNamespaces={${ns}}`, "--set", `leaderElection.leaseName=${LEASE_NAME}`, "--set", `stabilityWindow=${stabilityWindow}`,
+    // the node agent runs images from the host filesystem: an emptyDir over /tmp would hide a checkout there
+    "--set", "tmpVolume=false",
   ]);
   await poll("an operator leader", async () => (await lease(installed)).spec?.holderIdentity || undefined, 60_000, 250);
   return installed;

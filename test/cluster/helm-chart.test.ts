@@ -137,6 +137,12 @@ describe("charts/weir-operator", () => {
     });
   });
 
+  it("leaves /tmp alone with tmpVolume=false", async () => {
+    const pod = only(await render(["tmpVolume=false"]), "Deployment").spec.template.spec;
+    expect(pod.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath)).not.toContain("/tmp");
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(["job-defaults"]);
+  });
+
   it("mounts an emptyDir at /tmp and the job defaults read-only where --job-defaults points", async () => {
     const objs = await render([], ["--set-string", "jobDefaults.execution\\.checkpointing\\.timeout=600000", "--set-string", "jobDefaults.restart-strategy\\.type=exponential-delay"]);
     const d = only(objs, "Deployment");

@@ -136,6 +136,8 @@ describeCluster("the operator, installed with helm", () => {
       "install", RELEASE, CHART, "-n", opNs, "--wait", "--timeout", "180s",
       "--set", `watchNamespaces={${ns}}`, "--set", `leaderElection.leaseName=${LEASE}`, "--set", "stabilityWindow=3s",
       "--set", "logLevel=debug",
+      // the node agent runs images from the host filesystem: an emptyDir over /tmp would hide a checkout there
+      "--set", "tmpVolume=false",
     ]);
     await eventually("a leader", async () => (await lease()).spec?.holderIdentity || undefined, 60_000);
   }, 300_000);
