@@ -117,7 +117,7 @@ export function failoverTable(r: FailoverResult): string {
   ], [false, true, true, false]) + "\n\n" + [
     `- baseline, the same nonce savepoint without a failover: triggered ${secs(r.baseline.savepointTriggeredMs)} s, recorded ${secs(r.baseline.savepointRecordedMs)} s after the patch`,
     `- Lease: duration ${LEASE_DURATION_MS / 1000} s, retry period ${RETRY_PERIOD_MS / 1000} s (chart defaults). A standby counts the duration from when *it* ` +
-      "observed the last renewal (client-go's observedTime rule) and tries every retry period, so takeover lands up to 2 retry periods after renewTime + duration",
+      "observed the last renewal (client-go's observedTime rule, looking every retry period) and tries again when it expires, so takeover lands up to 1 retry period after renewTime + duration",
     `- the other replica took over in ` +
       `${r.runs.filter((x) => holderPod(x.newHolder) !== holderPod(x.killed)).length} of ${r.runs.length} runs (holder identities in the JSON)`,
   ].join("\n");
