@@ -236,6 +236,12 @@ describe.skipIf(!kubeconfig)("node agent on a real cluster", () => {
     }, 30_000);
     const pid = pidOf(running);
     const ticks = processStartTicks(pid)!;
+    // "running" is reported once the process is spawned; SIGTERM before the shell has installed its trap
+    // would end it at once, so wait for the line it prints after the trap.
+    await waitFor("stubborn trapping TERM", async () => {
+      const dir = podLogDir(LOG_DIR, NS, "stubborn");
+      return dir !== undefined && existsSync(join(dir, "main.log")) && readFileSync(join(dir, "main.log"), "utf8").includes("started");
+    }, 30_000);
     const t0 = Date.now();
     await core.deleteNamespacedPod({ name: "stubborn", namespace: NS });
     await waitFor("stubborn gone", async () => {
