@@ -29,6 +29,12 @@ export class OutputTag<T> {
 
 /** What a function learns about the subtask it runs in. */
 export interface RuntimeContext {
+  /** The running job's id: new for every submission (an operator deployment, a `weir run`), kept across failovers. */
+  readonly jobId: string;
+  /** The job's name, stable across submissions and upgrades. */
+  readonly jobName: string;
+  /** The operator's uid: the stable identity that maps its state in savepoints. */
+  readonly operatorUid: string;
   readonly taskName: string;
   readonly subtaskIndex: number;
   readonly parallelism: number;

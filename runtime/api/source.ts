@@ -39,6 +39,17 @@ export interface SourceReader<T, S extends SourceSplit = SourceSplit> {
    * checkpoint of a job with such a source is declined, naming it.
    */
   snapshotState?(): S[];
+  /**
+   * Checkpoint `checkpointId` completed (its positions are durable). For side effects that must follow
+   * a checkpoint, such as committing consumer-group offsets for monitoring; never needed for correctness.
+   */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  /**
+   * Watermark alignment: stop reading the splits in `pause` (their watermark ran ahead of the group by
+   * more than the allowed drift) and read again those in `resume`. Ids are split ids this reader holds.
+   * Readers without it are paused as a whole (correct only when each subtask reads one split).
+   */
+  pauseOrResumeSplits?(pause: readonly string[], resume: readonly string[]): void;
   close?(): void | Promise<void>;
 }
 

@@ -218,6 +218,9 @@ export class Task {
 
   private runtimeContext(maxParallelism: number, uid: string, operatorName: string): RuntimeContext {
     return {
+      jobId: this.deployment.jobId,
+      jobName: this.deployment.jobName,
+      operatorUid: uid,
       taskName: this.name,
       subtaskIndex: this.deployment.subtaskIndex,
       parallelism: this.vertex.parallelism,

@@ -117,7 +117,7 @@ export async function harness<O extends StreamOperator>(
     return s;
   };
   const ctx: OperatorContext = {
-    runtime: { taskName: opts.name ?? "test-op", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") },
+    runtime: { jobId: "job", jobName: "test", operatorUid: opts.name ?? "test-op", taskName: opts.name ?? "test-op", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") },
     operatorName: opts.name ?? "test-op",
     uid: "test-op-uid",
     keyGroupRange: { start: 0, end: 127 },

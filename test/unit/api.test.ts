@@ -40,7 +40,7 @@ describe("StreamEnvironment sources", () => {
     env.fromSequence(5, 9).print();
     const spec = env.toStreamGraph().nodes[0]!.spec;
     if (spec.kind !== "source") throw new Error("expected a source");
-    const reader = spec.source.createReader({ taskName: "s", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") });
+    const reader = spec.source.createReader({ jobId: "job", jobName: "test", operatorUid: "s", taskName: "s", subtaskIndex: 0, parallelism: 1, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") });
     reader.addSplits(spec.source.splits({ parallelism: 1 }));
     const got: number[] = [];
     const out: ReaderOutput<number> = { forSplit: () => ({ collect: (v) => void got.push(v) }), releaseSplit() {} };

@@ -33,7 +33,7 @@ class FakeReaderOutput<T> implements ReaderOutput<T> {
 }
 
 function ctx(subtaskIndex: number, parallelism: number): RuntimeContext {
-  return { taskName: "source", subtaskIndex, parallelism, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") };
+  return { jobId: "job", jobName: "test", operatorUid: "source", taskName: "source", subtaskIndex, parallelism, maxParallelism: 128, jobArgs: [], operatorState: new DefaultOperatorStateStore("test") };
 }
 
 /** One subtask's reader with its splits assigned as the task does (split i goes to subtask i % parallelism). */
