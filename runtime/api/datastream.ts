@@ -18,7 +18,7 @@ import type {
   ReduceFunction,
 } from "./functions.js";
 import { OutputTag } from "./functions.js";
-import type { Sink } from "./sink.js";
+import type { AnySink } from "./sink.js";
 import type { WatermarkStrategy } from "./watermarks.js";
 import type { WindowAssigner } from "./windows.js";
 import { printSink } from "../connectors/print.js";
@@ -127,7 +127,7 @@ export class DataStream<T> {
     return new DataStream<X>(this.env, [{ node: node.id, sideOutput: tag.id, partitioner: null }]);
   }
 
-  sinkTo(sink: Sink<T>): DataStreamSink {
+  sinkTo(sink: AnySink<T>): DataStreamSink {
     const id = this.env.addNode({ kind: "sink", sink }, sink.name ?? "Sink", [this.refs as StreamRef[]]);
     return new DataStreamSink(this.env, id);
   }

@@ -50,7 +50,7 @@ export type {
   ValueStateOptions,
 } from "./state.js";
 export type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "./source.js";
-export type { Committer, Sink, SinkWriter, TransactionalSink, TransactionalSinkWriter } from "./sink.js";
+export type { AnySink, Committer, Sink, SinkWriter, TransactionalSink, TransactionalSinkWriter, WriteAheadBatchId, WriteAheadLog, WriteAheadSink } from "./sink.js";
 export { watermarks, type TimestampAssigner, type WatermarkStrategy } from "./watermarks.js";
 export { tumbling, sliding, session, type WindowAssigner, type TimeDomain } from "./windows.js";
 export { count, sum, min, max, avg } from "./aggregates.js";
@@ -58,3 +58,5 @@ export { generatorSource, collectionSource, splitSource, type GeneratorOptions, 
 export { printSink, discardSink } from "../connectors/print.js";
 export { fileSink, transactionalFileSink, type FileSinkOptions, type PartFileCommittable } from "../connectors/file-sink.js";
 export { WeirError, type WeirErrorCode } from "../common/errors.js";
+export { kafkaSink, type KafkaSinkOptions, type DeliveryGuarantee, type KafkaPartitioner } from "../connectors/kafka/sink.js";
+export type { KafkaRecordSerializer, KafkaBytes } from "../connectors/kafka/sink-records.js";

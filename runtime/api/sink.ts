@@ -10,6 +10,12 @@ import type { RuntimeContext } from "./functions.js";
 
 export interface SinkWriter<T> {
   write(values: T[], timestamps: number[] | null): void | Promise<void>;
+  /**
+   * A checkpoint barrier passed: resolve once everything written before it is durable in the external
+   * system (later writes may still be in flight). The checkpoint is acknowledged only then, which makes
+   * a sink that writes asynchronously at-least-once. Not needed by sinks whose `write` already waits.
+   */
+  prepareSnapshot?(checkpointId: number): Promise<void>;
   /** Every input ended (bounded job): make everything written durable. */
   flush?(): void | Promise<void>;
   close?(): void | Promise<void>;
@@ -52,6 +58,54 @@ export interface TransactionalSink<T, C = unknown> extends Sink<T> {
   createCommitter(ctx: RuntimeContext): Committer<C>;
 }
 
-export function isTransactionalSink<T>(sink: Sink<T>): sink is TransactionalSink<T> {
+export function isTransactionalSink<T>(sink: AnySink<T>): sink is TransactionalSink<T> {
   return (sink as Partial<TransactionalSink<T>>).transactional === true;
+}
+
+/**
+ * Identifies one checkpoint's worth of a write-ahead sink subtask's records: `lineage` is the job id
+ * that buffered them and `subtask` its subtask index, so ids never repeat across jobs (a restore from an
+ * old savepoint starts a new lineage) and, within a lineage, increase with `checkpointId`.
+ */
+export interface WriteAheadBatchId {
+  lineage: string;
+  subtask: number;
+  checkpointId: number;
+}
+
+/**
+ * An exactly-once sink for systems that can make a batch visible atomically together with a marker,
+ * but cannot finish a transaction another process opened (Kafka through kafkajs). Flink's
+ * GenericWriteAheadSink: the runtime keeps the sink's input, encoded by `encode`, in the checkpoint;
+ * when the checkpoint completes, `publish` writes that checkpoint's records. After a failure the
+ * restored, possibly already published batches are handed to `publish` again.
+ */
+export interface WriteAheadSink<T> {
+  readonly writeAhead: true;
+  readonly name?: string;
+  createLog(ctx: RuntimeContext): WriteAheadLog<T> | Promise<WriteAheadLog<T>>;
+}
+
+export interface WriteAheadLog<T> {
+  /** Encode arriving records for the log (what the checkpoint stores); called once per input batch. */
+  encode(values: T[], timestamps: number[] | null): Buffer;
+  /**
+   * Make one batch visible, atomically with a marker of `id`, unless the marker shows it already is.
+   * Batches of one (lineage, subtask) arrive in checkpoint order, never concurrently. Rejecting fails the
+   * task; the batch stays in the checkpoint and is published again after the restart.
+   */
+  publish(id: WriteAheadBatchId, chunks: readonly Buffer[]): Promise<void>;
+  /**
+   * Called once after a restore, before the restored batches are published: `previousParallelism` is
+   * the parallelism of the job that took the checkpoint (for fencing what its subtasks may have left open).
+   */
+  recover?(info: { previousParallelism: number; batches: readonly WriteAheadBatchId[] }): Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** Anything `sinkTo` takes. */
+export type AnySink<T> = Sink<T> | WriteAheadSink<T>;
+
+export function isWriteAheadSink<T>(sink: AnySink<T>): sink is WriteAheadSink<T> {
+  return (sink as Partial<WriteAheadSink<T>>).writeAhead === true;
 }

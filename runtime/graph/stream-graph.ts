@@ -16,7 +16,7 @@ import type {
   ProcessWindowFunction,
   ReduceFunction,
 } from "../api/functions.js";
-import type { Sink } from "../api/sink.js";
+import type { AnySink } from "../api/sink.js";
 import type { Source } from "../api/source.js";
 import type { WatermarkStrategy } from "../api/watermarks.js";
 import type { WindowAssigner } from "../api/windows.js";
@@ -47,7 +47,7 @@ export type OperatorSpec =
     }
   | { kind: "coProcess"; fn: CoProcessFunction<any, any, any> }
   | { kind: "keyedCoProcess"; fn: KeyedCoProcessFunction<any, any, any, any> }
-  | { kind: "sink"; sink: Sink<any> };
+  | { kind: "sink"; sink: AnySink<any> };
 
 export type OperatorKind = OperatorSpec["kind"];
 

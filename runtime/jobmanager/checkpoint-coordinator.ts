@@ -33,6 +33,7 @@ import type {
   OperatorSubtaskState,
   SnapshotKind,
 } from "../state/snapshot-types.js";
+import { subtaskFileRefs } from "../state/storage/metadata.js";
 import type { CheckpointingOverview, CheckpointStats, RestoredCheckpointInfo, SavepointInfo } from "./rest-types.js";
 
 /** Which tasks take part in a snapshot, computed by the JobMaster when one is triggered. */
@@ -669,9 +670,9 @@ function unionStateOfFinished(meta: CheckpointMetadata): string | null {
   return null;
 }
 
-/** The keyed-state files of some acks (operator list state is inline in `_metadata`). */
+/** The state files (keyed and raw) of some acks (operator list state is inline in `_metadata`). */
 function ackFileUrls(acks: CheckpointAck[]): string[] {
-  return acks.flatMap((ack) => Object.values(ack.operators).flatMap((s) => (s.keyed ? [s.keyed.file.url] : [])));
+  return acks.flatMap((ack) => Object.values(ack.operators).flatMap((s) => subtaskFileRefs(s).map((ref) => ref.url)));
 }
 
 /**

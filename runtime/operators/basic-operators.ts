@@ -5,7 +5,7 @@
 import type { FilterFunction, FlatMapFunction, MapFunction } from "../api/functions.js";
 import type { Sink, SinkWriter } from "../api/sink.js";
 import type { Batch } from "../common/elements.js";
-import { BatchCollector, StreamOperator } from "./operator.js";
+import { BatchCollector, StreamOperator, type OperatorSnapshot, type SnapshotRequest } from "./operator.js";
 
 export class MapOperator extends StreamOperator {
   constructor(private readonly fn: MapFunction<any, any>) {
@@ -76,6 +76,15 @@ export class SinkOperator extends StreamOperator {
   }
   processBatch(batch: Batch): void | Promise<void> {
     return this.writer.write(batch.values, batch.timestamps);
+  }
+  /** A writer that writes asynchronously makes what it got before the barrier durable before the ack. */
+  override snapshotState(request: SnapshotRequest): (() => Promise<OperatorSnapshot>) | null {
+    if (!this.writer.prepareSnapshot) return null;
+    const durable = this.writer.prepareSnapshot(request.checkpointId);
+    return async () => {
+      await durable;
+      return { keyed: null, lists: [] };
+    };
   }
   /** Sinks end the chain: watermarks stop here. */
   override processWatermark(timestamp: number): void {

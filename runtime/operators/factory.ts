@@ -5,7 +5,8 @@
 import type { StreamNode } from "../graph/stream-graph.js";
 import { FilterOperator, FlatMapOperator, MapOperator, SinkOperator } from "./basic-operators.js";
 import { TransactionalSinkOperator } from "./transactional-sink-operator.js";
-import { isTransactionalSink } from "../api/sink.js";
+import { WriteAheadSinkOperator } from "./write-ahead-sink-operator.js";
+import { isTransactionalSink, isWriteAheadSink } from "../api/sink.js";
 import type { StreamOperator } from "./operator.js";
 import { KeyedFunctionOperator, ProcessOperator, RollingOperator } from "./process-operators.js";
 import { TimestampsOperator } from "./timestamps-operator.js";
@@ -35,6 +36,7 @@ export function createOperator(node: StreamNode): StreamOperator {
     case "timestamps":
       return new TimestampsOperator(spec.watermarks);
     case "sink":
+      if (isWriteAheadSink(spec.sink)) return new WriteAheadSinkOperator(spec.sink);
       return isTransactionalSink(spec.sink) ? new TransactionalSinkOperator(spec.sink) : new SinkOperator(spec.sink);
     case "source":
       throw new Error(`source "${node.name}" is driven by its task, not created as an operator`);

@@ -50,6 +50,15 @@ export interface StateInitContext {
   keyedEntries(): Promise<Iterable<KeyedEntry>>;
   /** The operator's list state after redistribution to this subtask. */
   readonly lists: readonly OperatorListState[];
+  /**
+   * The raw state blobs given to this subtask (see `OperatorSnapshot.raw`): every blob of the snapshot
+   * goes to exactly one subtask, its own at the same parallelism, else round robin over the blobs of all
+   * old subtasks (in old subtask order, then the order they were handed over). Each file is read whole
+   * and checked (size, SHA-256) before any blob is returned, so a missing or corrupt file rejects
+   * (WEIR_E_STATE_FILE_MISSING / WEIR_E_CORRUPT_CHECKPOINT, naming its URL) and nothing is half
+   * restored. Empty when the task does not restore or has no raw state. Reads on every call.
+   */
+  rawState(): Promise<Buffer[]>;
 }
 
 /** A checkpoint as an operator sees it. */
@@ -69,6 +78,14 @@ export interface SnapshotRequest {
 export interface OperatorSnapshot {
   keyed: { data: Buffer; keyGroupStart: number; offsets: number[] } | "unchanged" | null;
   lists: OperatorListState[];
+  /**
+   * Raw operator state of non-keyed operators: opaque blobs (e.g. the records a write-ahead sink
+   * buffered since the last barrier), each stored as one file of this snapshot and verified on
+   * restore; absent or empty for none. Every snapshot writes its blobs anew (nothing is shared with
+   * an earlier checkpoint), so an operator hands over again, at each snapshot, every restored blob it
+   * still needs. The buffers are written after processing went on: do not modify them afterwards.
+   */
+  raw?: Buffer[];
 }
 
 /** Base class of all runtime operators. */

@@ -4,7 +4,8 @@
  * State maps to operators by uid. Keyed state moves by key group (a subtask gets every old file that
  * holds a key group of its new range, trimmed to those blocks), so any parallelism works as long as
  * max parallelism (the number of key groups) is unchanged. Operator list state is redistributed:
- * "split" lists round robin, "union" lists in full to every subtask.
+ * "split" lists round robin, "union" lists in full to every subtask. Raw state files each go to one
+ * subtask: at the same parallelism every subtask keeps its own, else they are dealt round robin.
  *
  * Finished subtasks (snapshots taken after some tasks finished) hold no state, so they add nothing:
  * a finished source subtask's splits are done and no new subtask reads them again. An operator all of
@@ -23,6 +24,7 @@ import type {
   KeyedStateHandle,
   OperatorStateMeta,
   RestoredOperatorState,
+  StateFileRef,
 } from "./snapshot-types.js";
 
 /**
@@ -66,10 +68,23 @@ export function assignRestore(
     );
   }
   const range = keyGroupRangeFor(subtask, op.parallelism, op.maxParallelism);
+  const raw = rawFilesFor(old.subtasks.map((s) => s.raw ?? []), op.parallelism, subtask);
   return {
     keyed: old.subtasks.flatMap((s) => (s.keyed ? trimToRange(s.keyed, range) : [])),
     lists: redistributeLists(old.subtasks.map((s) => s.lists), op.parallelism)[subtask]!,
+    ...(raw.length > 0 ? { raw } : {}),
   };
+}
+
+/**
+ * The raw state files new subtask `subtask` of `parallelism` restores, from those of every old subtask
+ * (index = old subtask): its own when the parallelism is unchanged (as Flink's round-robin
+ * repartitioner keeps the old assignment), else file i of all of them in old subtask order goes to
+ * subtask i % parallelism. Either way every file goes to exactly one subtask.
+ */
+function rawFilesFor(perOldSubtask: readonly (readonly StateFileRef[])[], parallelism: number, subtask: number): StateFileRef[] {
+  if (perOldSubtask.length === parallelism) return [...perOldSubtask[subtask]!];
+  return perOldSubtask.flat().filter((_, i) => i % parallelism === subtask);
 }
 
 /** Every subtask of the operator had finished when the snapshot was taken. */

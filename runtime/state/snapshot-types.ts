@@ -5,7 +5,7 @@
  * One canonical format serves checkpoints and savepoints and every backend (heap <-> RocksDB works
  * across them): keyed state is a file of key-group blocks, block g holding the msgpack-encoded
  * `KeyedEntry[]` of key group `keyGroupStart + g`; non-keyed operator state is a few JSON-safe lists
- * stored inline in `_metadata`.
+ * stored inline in `_metadata`, plus opaque binary blobs ("raw" operator state), one file each.
  */
 
 /**
@@ -49,8 +49,14 @@ export interface OperatorSubtaskState {
   keyed: KeyedStateHandle | null;
   lists: OperatorListState[];
   /**
+   * Raw operator state: one file per opaque blob the operator handed over (OperatorSnapshot.raw), in
+   * that order, written into the snapshot's own directory (never shared with another checkpoint).
+   * Absent when there is none, so snapshots without raw state keep their `_metadata` unchanged.
+   */
+  raw?: StateFileRef[];
+  /**
    * The subtask had finished when the snapshot was taken (all its input ended and it ended its
-   * operators, Flink's FLIP-147): it holds no state (`keyed` null, no lists) and what it read is done:
+   * operators, Flink's FLIP-147): it holds no state (`keyed` null, no lists, no raw) and what it read is done:
    * a source subtask's splits are not read again. An operator all of whose subtasks finished is
    * "fully finished": a restore does not run it again (TaskRestore.finished).
    */
@@ -89,6 +95,11 @@ export interface RestoredOperatorState {
   keyed: KeyedStateHandle[];
   /** Lists after redistribution to this subtask. */
   lists: OperatorListState[];
+  /**
+   * Raw state files (absolute URLs) given to this subtask, each to exactly one subtask: its own at the
+   * same parallelism, else round robin over those of all old subtasks. Absent when there are none.
+   */
+  raw?: StateFileRef[];
 }
 
 /** Per operator uid, the state a deployed subtask restores. */

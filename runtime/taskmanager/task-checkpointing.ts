@@ -8,7 +8,7 @@ import type { KeyGroupRange } from "../common/keys.js";
 import type { RuntimeConfig } from "../config/options.js";
 import type { OperatorSnapshot, StateInitContext } from "../operators/operator.js";
 import { decodeKeyGroupBlocks } from "../state/key-group-file.js";
-import type { KeyedEntry, KeyedStateHandle, OperatorSubtaskState, RestoredOperatorState } from "../state/snapshot-types.js";
+import type { KeyedEntry, KeyedStateHandle, OperatorSubtaskState, RestoredOperatorState, StateFileRef } from "../state/snapshot-types.js";
 import { joinUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { readVerified, sha256Hex } from "../state/storage/metadata.js";
 
@@ -107,8 +107,9 @@ export class BarrierAligner {
 }
 
 /**
- * Write one operator's snapshot into `targetDir`: the keyed file (if any) plus inline lists. Keyed
- * state that did not change refers to `previous`, the file of the last completed checkpoint.
+ * Write one operator's snapshot into `targetDir`: the keyed file (if any), one file per raw blob, and
+ * the inline lists. Keyed state that did not change refers to `previous`, the file of the last
+ * completed checkpoint; raw blobs are always written anew.
  */
 export async function persistOperatorSnapshot(
   snapshot: OperatorSnapshot,
@@ -116,26 +117,37 @@ export async function persistOperatorSnapshot(
   previous: KeyedStateHandle | null,
   config: RuntimeConfig,
 ): Promise<{ state: OperatorSubtaskState; bytes: number }> {
-  if (snapshot.keyed === "unchanged") {
-    if (!previous) throw new Error(`operator ${where.uid} reported unchanged keyed state without a previous checkpoint's file`);
-    return { state: { keyed: previous, lists: snapshot.lists }, bytes: 0 };
+  if (snapshot.keyed === "unchanged" && !previous) {
+    throw new Error(`operator ${where.uid} reported unchanged keyed state without a previous checkpoint's file`);
   }
-  if (!snapshot.keyed) return { state: { keyed: null, lists: snapshot.lists }, bytes: 0 };
-  const { data, keyGroupStart, offsets } = snapshot.keyed;
-  const name = `${safeName(where.uid)}-${where.subtask}-chk${where.checkpointId}-${randomBytes(6).toString("hex")}.kg`;
-  const url = joinUrl(where.targetDir, name);
+  const base = `${safeName(where.uid)}-${where.subtask}-chk${where.checkpointId}-${randomBytes(6).toString("hex")}`;
+  const write = (name: string, data: Buffer) => writeStateFile(joinUrl(where.targetDir, name), data, config);
+  const fresh = snapshot.keyed === "unchanged" ? null : snapshot.keyed;
+  const [written, raw] = await Promise.all([
+    fresh && write(`${base}.kg`, fresh.data).then((file) => ({ file, keyGroupStart: fresh.keyGroupStart, offsets: fresh.offsets })),
+    Promise.all((snapshot.raw ?? []).map((data, i) => write(`${base}-${i}.raw`, data))),
+  ]);
+  const keyed = snapshot.keyed === "unchanged" ? previous : written;
+  const bytes = [written?.file, ...raw].reduce((n, f) => n + (f?.size ?? 0), 0);
+  return { state: { keyed, lists: snapshot.lists, ...(raw.length > 0 ? { raw } : {}) }, bytes };
+}
+
+async function writeStateFile(url: string, data: Buffer, config: RuntimeConfig): Promise<StateFileRef> {
   await storageFor(url, config).write(url, data);
-  return {
-    state: { keyed: { file: { url, size: data.length, sha256: sha256Hex(data) }, keyGroupStart, offsets }, lists: snapshot.lists },
-    bytes: data.length,
-  };
+  return { url, size: data.length, sha256: sha256Hex(data) };
+}
+
+/** One operator's state from two snapshot phases of the same task (e.g. its user lists and its own snapshot). */
+export function mergeSubtaskStates(a: OperatorSubtaskState, b: OperatorSubtaskState): OperatorSubtaskState {
+  const raw = [...(a.raw ?? []), ...(b.raw ?? [])];
+  return { keyed: a.keyed ?? b.keyed, lists: [...a.lists, ...b.lists], ...(raw.length > 0 ? { raw } : {}) };
 }
 
 function safeName(uid: string): string {
   return uid.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60);
 }
 
-/** The restore context of one operator: reads (and verifies) the files holding its key groups. */
+/** The restore context of one operator: reads (and verifies) the files holding its key groups and its raw state. */
 export function stateInitContext(restored: RestoredOperatorState | undefined, range: KeyGroupRange, config: RuntimeConfig): StateInitContext {
   return {
     isRestored: restored !== undefined,
@@ -149,6 +161,9 @@ export function stateInitContext(restored: RestoredOperatorState | undefined, ra
         }),
       );
       return parts.flat();
+    },
+    rawState(): Promise<Buffer[]> {
+      return Promise.all((restored?.raw ?? []).map((ref) => readVerified(storageFor(ref.url, config), ref)));
     },
   };
 }

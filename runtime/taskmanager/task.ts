@@ -19,7 +19,7 @@ import { TaskIoMetrics } from "../metrics/task-io-metrics.js";
 import { StatusWatermarkValve } from "../time/watermark-valve.js";
 import { buildChain, operatorOf, sideOutputOf, tagOperator, type Chain, type ChainWriter } from "./chain.js";
 import { SourceDriver } from "./source-driver.js";
-import { BarrierAligner, persistOperatorSnapshot, stateInitContext } from "./task-checkpointing.js";
+import { BarrierAligner, mergeSubtaskStates, persistOperatorSnapshot, stateInitContext } from "./task-checkpointing.js";
 import { DefaultOperatorStateStore, RESERVED_PREFIX, userLists } from "../state/operator-state.js";
 
 /** The writer operations the task loop needs beyond the chain's. */
@@ -530,7 +530,7 @@ export class Task {
     );
     for (const r of results) {
       const prev = operators[r.uid];
-      operators[r.uid] = prev ? { keyed: prev.keyed ?? r.state.keyed, lists: [...prev.lists, ...r.state.lists] } : r.state;
+      operators[r.uid] = prev ? mergeSubtaskStates(prev, r.state) : r.state;
       bytes += r.bytes;
     }
     return { operators, bytes };

@@ -433,6 +433,24 @@ describe("CheckpointCoordinator, failures", () => {
     expect(h.c.overview().history[0]).toMatchObject({ id: 2, status: "IN_PROGRESS", acknowledged: 0 });
   });
 
+  it("discards raw state files like keyed ones: of a failed checkpoint and of late acks", async () => {
+    const h = harness(["execution.checkpointing.interval=1000", "execution.checkpointing.tolerable-failed-checkpoints=5", `state.checkpoints.dir=${CHECKPOINT_ROOT}`]);
+    const withRaw = (ex: string, id: number): CheckpointAck => {
+      const ack = ackOf(ex, id);
+      const raw = [0, 1].map((i) => ({ url: `${CHECKPOINT_ROOT}/job-1/chk-${id}/${ex}-wal-${i}.raw`, size: 10, sha256: "cd" }));
+      return { ...ack, operators: { ...ack.operators, wal: { keyed: null, lists: [], raw } } };
+    };
+    h.c.start();
+    await h.time.advance(1000);
+    h.c.receiveAck("job-1.agg.0.0", 1, withRaw("job-1.agg.0.0", 1));
+    h.c.receiveDecline("job-1.src.0.0", 1, "no");
+    h.c.receiveAck("job-1.agg.1.0", 1, withRaw("job-1.agg.1.0", 1)); // late
+    await h.c.whenIdle();
+    expect(h.store.discardedUrls.sort()).toEqual(
+      ["job-1.agg.0.0", "job-1.agg.1.0"].flatMap((ex) => ["count", "wal-0.raw", "wal-1.raw"].map((f) => `${CHECKPOINT_ROOT}/job-1/chk-1/${ex}-${f}`)),
+    );
+  });
+
   it("abortAll aborts without counting a failure and fails queued savepoints", async () => {
     const h = harness();
     h.c.start();

@@ -94,6 +94,21 @@ describe("CompletedCheckpointStore", () => {
     expect(await storage.stat(exclusive.url)).toEqual({ size: 1 });
   });
 
+  it("counts raw state files like keyed files: deleted when subsumed, never those of the snapshot restored from", async () => {
+    const { root, shared, store, exists } = job((s) => new CompletedCheckpointStore(s, 1, { log }));
+    // Raw files normally live in chk-N; here in shared/, so only reference counting can delete them.
+    const withRaw = async (id: number, names: string[]) => {
+      const meta = snapshot(id, [{ uid: "op", files: [null] }]);
+      meta.operators[0]!.subtasks[0]!.raw = await Promise.all(names.map((x) => stateFile(storage, joinUrl(shared, x), x)));
+      return meta;
+    };
+    await store.addRestored(await withRaw(5, ["restored.raw"]), joinUrl(checkpointDirUrl(root, "job", 5), METADATA_FILE));
+    await store.add(await withRaw(6, ["6a.raw", "6b.raw"]), joinUrl(checkpointDirUrl(root, "job", 6), METADATA_FILE));
+    expect([await exists("restored.raw"), await exists("6a.raw"), await exists("6b.raw")]).toEqual([true, true, true]);
+    await store.add(await withRaw(7, ["7.raw"]), joinUrl(checkpointDirUrl(root, "job", 7), METADATA_FILE));
+    expect([await exists("restored.raw"), await exists("6a.raw"), await exists("6b.raw"), await exists("7.raw")]).toEqual([true, false, false, true]);
+  });
+
   it("refuses a retention below 1", () => {
     expect(() => new CompletedCheckpointStore(storage, 0, { log })).toThrow(RangeError);
   });

@@ -1,6 +1,6 @@
 /** The `_metadata` encoding as a pure function: framing, relative URLs and structural validation. */
 import { describe, expect, it } from "vitest";
-import { decodeMetadata, encodeMetadata, sha256Hex } from "../../runtime/state/storage/metadata.js";
+import { decodeMetadata, encodeMetadata, fileRefsOf, sha256Hex } from "../../runtime/state/storage/metadata.js";
 import type { CheckpointMetadata } from "../../runtime/state/snapshot-types.js";
 import { snapshot, thrownWeirError } from "./fixtures.js";
 
@@ -64,6 +64,52 @@ describe("_metadata encoding", () => {
     const withFinished = structuredClone(meta);
     withFinished.operators[1]!.subtasks[0] = { keyed: null, lists: [], finished: true };
     expect(decodeMetadata(encodeMetadata(withFinished, URL), URL).operators[1]!.subtasks).toEqual([{ keyed: null, lists: [], finished: true }]);
+  });
+
+  it("encodes a snapshot without raw state byte for byte as before raw state existed, and decodes it without a raw field", () => {
+    const old: CheckpointMetadata = {
+      format: "weir-snapshot", version: 1, kind: "checkpoint", jobId: "j", jobName: "n", checkpointId: 3, timestamp: 5,
+      operators: [{ uid: "a", name: "A", parallelism: 2, maxParallelism: 4, subtasks: [
+        { keyed: { file: { url: "file:///r/j/chk-3/a-0.kg", size: 4, sha256: "0".repeat(64) }, keyGroupStart: 0, offsets: [0, 2, 4] }, lists: [{ name: "l", mode: "split", items: [1] }] },
+        { keyed: null, lists: [], finished: true },
+      ] }],
+    };
+    const url = "file:///r/j/chk-3/_metadata";
+    const bytes = encodeMetadata(old, url);
+    // Written by the encoder before raw state existed.
+    expect(bytes.toString()).toBe(
+      "weir-snapshot v1 sha256=53f274d2af3a145b6fc6b0bc95c5d29101f2f525436904f3a2035fd4496d4f4e length=449\n" +
+        '{"format":"weir-snapshot","version":1,"kind":"checkpoint","jobId":"j","jobName":"n","checkpointId":3,"timestamp":5,"operators":[{"uid":"a","name":"A",' +
+        '"parallelism":2,"maxParallelism":4,"subtasks":[{"keyed":{"file":{"url":"a-0.kg","size":4,"sha256":"0000000000000000000000000000000000000000000000000000000000000000"},' +
+        '"keyGroupStart":0,"offsets":[0,2,4]},"lists":[{"name":"l","mode":"split","items":[1]}]},{"keyed":null,"lists":[],"finished":true}]}]}',
+    );
+    const decoded = decodeMetadata(bytes, url);
+    expect(decoded).toEqual(old);
+    for (const st of decoded.operators[0]!.subtasks) expect("raw" in st).toBe(false);
+  });
+
+  it("stores raw state file URLs like keyed ones: relative, absolute only across buckets", () => {
+    const withRaw = structuredClone(meta);
+    withRaw.operators[0]!.subtasks[1]!.raw = [ref("s3://bucket/root/job/chk-4/a-1-0.raw"), ref("s3://other-bucket/a-1-1.raw", "")];
+    withRaw.operators[1]!.subtasks[0] = { keyed: null, lists: [], raw: [ref("s3://bucket/root/job/shared/b-0.raw")] };
+    const bytes = encodeMetadata(withRaw, URL);
+    const body = JSON.parse(bytes.subarray(bytes.indexOf(0x0a) + 1).toString()) as CheckpointMetadata;
+    expect(body.operators.flatMap((o) => o.subtasks.flatMap((s) => (s.raw ?? []).map((r) => r.url)))).toEqual(["a-1-0.raw", "s3://other-bucket/a-1-1.raw", "../shared/b-0.raw"]);
+    expect(decodeMetadata(bytes, URL)).toEqual(withRaw);
+    expect(fileRefsOf(withRaw).map((r) => [r.uid, r.subtask, r.ref.url.split("/").pop()])).toEqual([
+      ["a", 0, "f0"], ["a", 1, "own"], ["a", 1, "a-1-0.raw"], ["a", 1, "a-1-1.raw"], ["b", 0, "b-0.raw"],
+    ]);
+  });
+
+  it.each<[string, (st: any) => void, string]>([
+    ["raw state that is not an array", (st) => (st.raw = { url: "x" }), "subtasks[0].raw: expected an array"],
+    ["a raw file with a bad hash", (st) => (st.raw = [{ url: "x", size: 1, sha256: "nope" }]), "subtasks[0].raw[0].sha256: expected 64 lowercase hex digits"],
+    ["a raw file without a URL", (st) => (st.raw = [{ url: "", size: 1, sha256: "0".repeat(64) }]), "subtasks[0].raw[0].url: expected a non-empty URL"],
+    ["a finished subtask with raw state", (st) => Object.assign(st, { keyed: null, finished: true, raw: [{ url: "x", size: 1, sha256: "0".repeat(64) }] }), "subtasks[0].raw: expected no raw state for a finished subtask"],
+  ])("refuses %s, naming the field", (_what, mutate, fragment) => {
+    const body = structuredClone(meta) as any;
+    mutate(body.operators[0].subtasks[0]);
+    expect(corruptReason(framed(body))).toContain(fragment);
   });
 
   it("refuses a body that is not JSON", () => {

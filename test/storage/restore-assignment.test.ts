@@ -86,6 +86,62 @@ describe("assignRestore", () => {
   });
 });
 
+/** A non-keyed operator whose old subtask i holds `counts[i]` raw files `r<i>.<n>` (finished: none). */
+function rawOperator(uid: string, counts: (number | "finished")[]): OperatorStateMeta {
+  const file = (name: string) => ({ url: `s3://b/${name}`, size: 1, sha256: "0".repeat(64) });
+  return {
+    uid,
+    name: `${uid} name`,
+    parallelism: counts.length,
+    maxParallelism: MAX,
+    subtasks: counts.map((n, i) =>
+      n === "finished"
+        ? { keyed: null, lists: [], finished: true as const }
+        : { keyed: null, lists: [], ...(n > 0 ? { raw: Array.from({ length: n }, (_, k) => file(`r${i}.${k}`)) } : {}) },
+    ),
+  };
+}
+
+/** The raw file names each of `parallelism` new subtasks restores. */
+const rawAt = (snap: CheckpointMetadata, uid: string, parallelism: number) =>
+  Array.from({ length: parallelism }, (_, i) => (assignRestore(snap, { uid, parallelism, maxParallelism: MAX }, i)!.raw ?? []).map((f) => f.url.slice(7)));
+
+describe("assignRestore, raw state", () => {
+  it("gives each subtask its own files at the same parallelism, where round robin would not", () => {
+    const snap = meta(rawOperator("wal", [3, 0, 1]));
+    expect(rawAt(snap, "wal", 3)).toEqual([["r0.0", "r0.1", "r0.2"], [], ["r2.0"]]);
+  });
+
+  it.each<[(number | "finished")[], number, string[][]]>([
+    [[2, 2], 3, [["r0.0", "r1.1"], ["r0.1"], ["r1.0"]]],
+    [[2, 1, 2], 2, [["r0.0", "r1.0", "r2.1"], ["r0.1", "r2.0"]]],
+    [[1, 1, 1], 1, [["r0.0", "r1.0", "r2.0"]]],
+    [[1, "finished", 2], 2, [["r0.0", "r2.1"], ["r2.0"]]],
+    [[1], 4, [["r0.0"], [], [], []]],
+  ])("deals the files of %j round robin in old subtask order at parallelism %i", (counts, p, expected) => {
+    const assigned = rawAt(meta(rawOperator("wal", counts)), "wal", p);
+    expect(assigned).toEqual(expected);
+  });
+
+  it.each([
+    [2, 3],
+    [3, 2],
+    [4, 7],
+    [5, 1],
+  ])("restores every file exactly once from parallelism %i to %i", (from, to) => {
+    const counts = Array.from({ length: from }, (_, i) => (i * 7) % 4);
+    const all = rawAt(meta(rawOperator("wal", counts)), "wal", from).flat();
+    expect(all).toHaveLength(counts.reduce((a, b) => a + b, 0));
+    expect(rawAt(meta(rawOperator("wal", counts)), "wal", to).flat().sort()).toEqual(all.sort());
+  });
+
+  it("omits the field for subtasks without raw files", () => {
+    const snap = meta(rawOperator("wal", [0, 1]), keyedOperator("win", 2));
+    expect(assignRestore(snap, { uid: "wal", parallelism: 2, maxParallelism: MAX }, 0)).toEqual({ keyed: [], lists: [] });
+    expect("raw" in assignRestore(snap, { uid: "win", parallelism: 3, maxParallelism: MAX }, 1)!).toBe(false);
+  });
+});
+
 describe("checkStateMatches", () => {
   const snap = meta(keyedOperator("source", 1), keyedOperator("dropped", 1));
 

@@ -129,7 +129,7 @@ export async function harness<O extends StreamOperator>(
     },
   };
   op.setup(ctx, out);
-  await op.initializeState(opts.restore ?? { isRestored: false, lists: [], keyedEntries: async () => [] });
+  await op.initializeState(opts.restore ?? { isRestored: false, lists: [], keyedEntries: async () => [], rawState: async () => [] });
   await op.open();
   return { op, clock, out, side, ctx };
 }

@@ -30,6 +30,7 @@ export {
   readMetadata,
   readVerified,
   sha256Hex,
+  subtaskFileRefs,
   verifyStateFiles,
   writeMetadata,
 } from "./metadata.js";

@@ -31,16 +31,25 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Every state file a snapshot references, with the operator and subtask that reference it. */
-export function fileRefsOf(meta: CheckpointMetadata): { uid: string; subtask: number; ref: StateFileRef }[] {
-  return meta.operators.flatMap((op) =>
-    op.subtasks.flatMap((st, subtask) => (st.keyed ? [{ uid: op.uid, subtask, ref: st.keyed.file }] : [])));
+/** The state files one operator subtask references: its keyed file, then its raw state files. */
+export function subtaskFileRefs(st: OperatorSubtaskState): StateFileRef[] {
+  return [...(st.keyed ? [st.keyed.file] : []), ...(st.raw ?? [])];
 }
 
-/** A copy of `meta` with every StateFileRef's url mapped by `f`. */
+/** Every state file a snapshot references (keyed and raw), with the operator and subtask that reference it. */
+export function fileRefsOf(meta: CheckpointMetadata): { uid: string; subtask: number; ref: StateFileRef }[] {
+  return meta.operators.flatMap((op) =>
+    op.subtasks.flatMap((st, subtask) => subtaskFileRefs(st).map((ref) => ({ uid: op.uid, subtask, ref }))));
+}
+
+/** A copy of `meta` with every StateFileRef's url (keyed and raw) mapped by `f`. */
 export function mapFileRefs(meta: CheckpointMetadata, f: (url: string) => string): CheckpointMetadata {
-  const mapSubtask = (st: OperatorSubtaskState): OperatorSubtaskState =>
-    st.keyed ? { ...st, keyed: { ...st.keyed, file: { ...st.keyed.file, url: f(st.keyed.file.url) } } } : st;
+  const mapRef = (ref: StateFileRef): StateFileRef => ({ ...ref, url: f(ref.url) });
+  const mapSubtask = (st: OperatorSubtaskState): OperatorSubtaskState => ({
+    ...st,
+    ...(st.keyed ? { keyed: { ...st.keyed, file: mapRef(st.keyed.file) } } : {}),
+    ...(st.raw ? { raw: st.raw.map(mapRef) } : {}),
+  });
   return { ...meta, operators: meta.operators.map((op) => ({ ...op, subtasks: op.subtasks.map(mapSubtask) })) };
 }
 

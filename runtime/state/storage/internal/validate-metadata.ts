@@ -67,11 +67,20 @@ function listState(v: unknown, path: string): void {
   arr(o.items, `${path}.items`);
 }
 
+/** Raw state files: absent, or an array of file refs. */
+function rawFiles(v: unknown, path: string): unknown[] {
+  if (v === undefined) return [];
+  const files = arr(v, path);
+  files.forEach((f, i) => fileRef(f, `${path}[${i}]`));
+  return files;
+}
+
 /** A finished subtask holds no state. */
-function finishedSubtask(st: Obj, lists: unknown[], path: string): void {
+function finishedSubtask(st: Obj, lists: unknown[], raw: unknown[], path: string): void {
   if (st.finished !== true) fail(`${path}.finished`, "true (or no field)", st.finished);
   if (st.keyed !== null) fail(`${path}.keyed`, "null for a finished subtask");
   if (lists.length > 0) fail(`${path}.lists`, "no lists for a finished subtask", lists.length);
+  if (raw.length > 0) fail(`${path}.raw`, "no raw state for a finished subtask", raw.length);
 }
 
 function operator(v: unknown, path: string, seen: Set<string>): void {
@@ -90,7 +99,8 @@ function operator(v: unknown, path: string, seen: Set<string>): void {
     if (st.keyed !== null) keyedHandle(st.keyed, `${sp}.keyed`, maxParallelism);
     const lists = arr(st.lists, `${sp}.lists`);
     lists.forEach((l, j) => listState(l, `${sp}.lists[${j}]`));
-    if (st.finished !== undefined) finishedSubtask(st, lists, sp);
+    const raw = rawFiles(st.raw, `${sp}.raw`);
+    if (st.finished !== undefined) finishedSubtask(st, lists, raw, sp);
   });
 }
 

@@ -1,0 +1,236 @@
+/**
+ * The Kafka sink.
+ *
+ *   stream.sinkTo(kafkaSink({ brokers: "127.0.0.1:9092", topic: "counts", deliveryGuarantee: "exactly-once",
+ *                             serializer: { key: (c) => c.key, value: (c) => JSON.stringify(c) } }));
+ *
+ * Delivery guarantees (as in Flink's KafkaSink):
+ * - "exactly-once": records are kept in the checkpoint and written in one transaction per completed
+ *   checkpoint, with a marker that makes the write idempotent (sink-exactly-once.ts). Visible to
+ *   `read_committed` consumers one checkpoint interval later. Needs checkpointing.
+ * - "at-least-once" (default): written as they come; a barrier waits until all earlier records are
+ *   acknowledged by the broker, so a checkpoint never covers unwritten records.
+ * - "none": written as they come, nothing waits; records in flight at a failure may be lost.
+ */
+import { Partitioners, type Admin, type ITopicConfig, type Kafka, type PartitionerArgs } from "kafkajs";
+import type { RuntimeContext } from "../../api/functions.js";
+import type { AnySink } from "../../api/sink.js";
+import { WeirError } from "../../common/errors.js";
+import { createLogger } from "../../common/logging.js";
+import { AtLeastOnceWriter } from "./sink-at-least-once.js";
+import { KafkaWriteAheadLog } from "./sink-exactly-once.js";
+import { defaultRecordSerializer, type KafkaBytes, type KafkaRecordSerializer } from "./sink-records.js";
+import { Kafka as KafkaClient, logLevel } from "kafkajs";
+
+// TEMPORARY until client.ts lands: connection options shared with the source.
+export interface KafkaClientOptions {
+  brokers: string | string[];
+  clientId?: string;
+}
+function createKafkaClient(o: KafkaClientOptions, log: ReturnType<typeof createLogger>, clientId: string): Kafka {
+  const brokers = typeof o.brokers === "string" ? o.brokers.split(",") : o.brokers;
+  return new KafkaClient({
+    brokers,
+    clientId: o.clientId ?? clientId,
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) log.error({ kafkajs: rest }, message);
+      else if (level <= logLevel.WARN && !String(message).includes("Limiting retries")) log.warn({ kafkajs: rest }, message);
+    },
+  });
+}
+
+export type DeliveryGuarantee = "exactly-once" | "at-least-once" | "none";
+
+/** Chooses a record's partition from its serialized key and value and the topic's partition count. */
+export type KafkaPartitioner = (record: { key: KafkaBytes | null; value: KafkaBytes | null }, partitionCount: number) => number;
+
+export interface KafkaSinkOptions<T> extends KafkaClientOptions {
+  topic: string;
+  deliveryGuarantee?: DeliveryGuarantee;
+  /** Default: strings and bytes as they are, other values as JSON; no key. */
+  serializer?: KafkaRecordSerializer<T>;
+  /**
+   * "default": by key hash (murmur2, the same partition the Java client picks), keyless records spread;
+   * or a function. Default "default".
+   */
+  partitioner?: "default" | KafkaPartitioner;
+  /**
+   * Exactly-once: prefix of the transactional ids (`<prefix>-<subtask>`) and of the marker groups. Must
+   * be unique per sink per Kafka cluster and stay the same across upgrades. Default
+   * `weir-<job name>-<operator uid>`.
+   */
+  transactionalIdPrefix?: string;
+  /** Exactly-once: the producer's transaction timeout; at most the broker's transaction.max.timeout.ms. Default 60 s. */
+  transactionTimeoutMs?: number;
+  /** Create the topic when it does not exist (default: a missing topic is an error). */
+  createTopic?: { partitions: number; replicationFactor?: number; configs?: Record<string, string> };
+  /** Messages per produce request. Default 5000. */
+  batchSize?: number;
+  /** At-least-once / none: how long a partial request waits for more records. Default 5 ms. */
+  lingerMs?: number;
+  /** At-least-once / none: produce requests outstanding at once. Default 8. */
+  maxInFlight?: number;
+  /** How long one write (exactly-once: one checkpoint's batch) is retried before the task fails. Default 120 s. */
+  deliveryTimeoutMs?: number;
+}
+
+export function kafkaSink<T>(options: KafkaSinkOptions<T>): AnySink<T> {
+  const o = validate(options);
+  const name = `Kafka Sink: ${o.topic}`;
+  if (o.deliveryGuarantee === "exactly-once") {
+    return {
+      writeAhead: true,
+      name,
+      async createLog(ctx) {
+        const { kafka, log } = client(o, ctx);
+        await withAdmin(kafka, async (admin) => {
+          await ensureTopic(admin, o);
+          await checkTransactionTimeout(admin, o.transactionTimeoutMs);
+        });
+        const wal = new KafkaWriteAheadLog<T>(
+          {
+            kafka,
+            topic: o.topic,
+            serializer: o.serializer,
+            transactionalIdPrefix: o.transactionalIdPrefix ?? `weir-${ctx.jobName}-${ctx.operatorUid}`,
+            transactionTimeoutMs: o.transactionTimeoutMs,
+            batchSize: o.batchSize,
+            deliveryTimeoutMs: o.deliveryTimeoutMs,
+            createPartitioner: partitionerFor(o.partitioner),
+            log,
+            onRetry: () => undefined,
+            onPublished: () => undefined,
+          },
+          ctx,
+        );
+        await wal.start();
+        return wal;
+      },
+    };
+  }
+  return {
+    name,
+    async createWriter(ctx) {
+      const { kafka } = client(o, ctx);
+      await withAdmin(kafka, (admin) => ensureTopic(admin, o));
+      const producer = kafka.producer({ createPartitioner: partitionerFor(o.partitioner), retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 } });
+      await producer.connect();
+      return new AtLeastOnceWriter<T>({
+        producer,
+        topic: o.topic,
+        serializer: o.serializer,
+        batchSize: o.batchSize,
+        lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight,
+        waitAtBarrier: o.deliveryGuarantee === "at-least-once",
+        onSent: () => undefined,
+      });
+    },
+  };
+}
+
+type Validated<T> = KafkaSinkOptions<T> &
+  Required<Pick<KafkaSinkOptions<T>, "deliveryGuarantee" | "serializer" | "partitioner" | "transactionTimeoutMs" | "batchSize" | "lingerMs" | "maxInFlight" | "deliveryTimeoutMs">>;
+
+function validate<T>(options: KafkaSinkOptions<T>): Validated<T> {
+  const o: Validated<T> = {
+    deliveryGuarantee: "at-least-once",
+    serializer: defaultRecordSerializer<T>(),
+    partitioner: "default",
+    transactionTimeoutMs: 60_000,
+    batchSize: 5_000,
+    lingerMs: 5,
+    maxInFlight: 8,
+    deliveryTimeoutMs: 120_000,
+    ...options,
+  };
+  const bad = (field: string, expected: string, got: unknown) => {
+    throw new WeirError("WEIR_E_CONFIG", `kafkaSink: ${field} must be ${expected}, got ${JSON.stringify(got)}`);
+  };
+  if (typeof o.topic !== "string" || o.topic === "") bad("topic", "a topic name", o.topic);
+  if (!["exactly-once", "at-least-once", "none"].includes(o.deliveryGuarantee)) bad("deliveryGuarantee", `"exactly-once", "at-least-once" or "none"`, o.deliveryGuarantee);
+  if (typeof o.serializer?.value !== "function") bad("serializer.value", "a function", o.serializer?.value);
+  if (o.partitioner !== "default" && typeof o.partitioner !== "function") bad("partitioner", `"default" or a function`, o.partitioner);
+  for (const f of ["transactionTimeoutMs", "batchSize", "maxInFlight", "deliveryTimeoutMs"] as const) {
+    if (!Number.isInteger(o[f]) || o[f] <= 0) bad(f, "a positive integer", o[f]);
+  }
+  if (!(o.lingerMs >= 0)) bad("lingerMs", ">= 0", o.lingerMs);
+  if (o.transactionalIdPrefix !== undefined && (typeof o.transactionalIdPrefix !== "string" || o.transactionalIdPrefix === "")) {
+    bad("transactionalIdPrefix", "a non-empty string", o.transactionalIdPrefix);
+  }
+  if (o.createTopic !== undefined && !(Number.isInteger(o.createTopic.partitions) && o.createTopic.partitions > 0)) {
+    bad("createTopic.partitions", "a positive integer", o.createTopic.partitions);
+  }
+  return o;
+}
+
+function client<T>(o: Validated<T>, ctx: RuntimeContext): { kafka: Kafka; log: ReturnType<typeof createLogger> } {
+  const log = createLogger("kafka-sink", { bindings: { jobId: ctx.jobId, task: ctx.taskName, topic: o.topic } });
+  return { kafka: createKafkaClient(o, log, `weir-sink-${ctx.subtaskIndex}`), log };
+}
+
+async function withAdmin<R>(kafka: Kafka, f: (admin: Admin) => Promise<R>): Promise<R> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await f(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** A missing topic is an error naming it, or is created when `createTopic` says so. */
+async function ensureTopic<T>(admin: Admin, o: Validated<T>): Promise<void> {
+  const topics = await admin.listTopics();
+  if (topics.includes(o.topic)) return;
+  if (o.createTopic === undefined) {
+    throw new WeirError("WEIR_E_CONFIG", `kafkaSink: topic "${o.topic}" does not exist on ${String(o.brokers)} (create it, or set createTopic)`);
+  }
+  const spec: ITopicConfig = {
+    topic: o.topic,
+    numPartitions: o.createTopic.partitions,
+    replicationFactor: o.createTopic.replicationFactor ?? 1,
+    configEntries: Object.entries(o.createTopic.configs ?? {}).map(([name, value]) => ({ name, value })),
+  };
+  // Several subtasks may race to create it; losing the race is fine.
+  await admin.createTopics({ topics: [spec], waitForLeaders: true }).catch((err: { type?: string }) => {
+    if (err.type !== "TOPIC_ALREADY_EXISTS") throw err;
+  });
+}
+
+/**
+ * The producer's transaction timeout must not exceed the broker's transaction.max.timeout.ms (the
+ * broker refuses InitProducerId). Unlike Flink's two-phase commit, a transaction here lasts only while
+ * one completed checkpoint's records are written, so it is not bound to the checkpoint interval or
+ * timeout (see README).
+ */
+async function checkTransactionTimeout(admin: Admin, timeoutMs: number): Promise<void> {
+  const { brokers } = await admin.describeCluster();
+  const resources = await admin.describeConfigs({
+    resources: brokers.slice(0, 1).map((b) => ({ type: 4 /* BROKER */, name: String(b.nodeId), configNames: ["transaction.max.timeout.ms"] })),
+    includeSynonyms: false,
+  });
+  const entry = resources.resources[0]?.configEntries.find((e) => e.configName === "transaction.max.timeout.ms");
+  const max = entry === undefined ? NaN : Number(entry.configValue);
+  if (Number.isFinite(max) && timeoutMs > max) {
+    throw new WeirError(
+      "WEIR_E_CONFIG",
+      `kafkaSink: transactionTimeoutMs ${timeoutMs} exceeds the broker's transaction.max.timeout.ms ${max}; lower it or raise the broker's maximum`,
+    );
+  }
+}
+
+function partitionerFor(p: "default" | KafkaPartitioner): () => (args: PartitionerArgs) => number {
+  if (p === "default") return Partitioners.DefaultPartitioner;
+  return () =>
+    ({ partitionMetadata, message }) => {
+      const n = partitionMetadata.length;
+      const chosen = p({ key: message.key ?? null, value: message.value ?? null }, n);
+      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= n) {
+        throw new WeirError("WEIR_E_USER_FUNCTION", `Kafka sink partitioner returned ${chosen} for a topic with ${n} partitions`);
+      }
+      return chosen;
+    };
+}
