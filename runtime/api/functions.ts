@@ -27,6 +27,18 @@ export class OutputTag<T> {
   }
 }
 
+/**
+ * Metrics a function or connector reports for its subtask, exported with the task's labels (job_id,
+ * vertex, task_name, subtask) plus the given ones. Values are read at each scrape; each registration
+ * returns a function that removes the series.
+ */
+export interface MetricGroup {
+  /** A gauge (`read` returning null reports no value now). `name` must be a Prometheus metric name. */
+  gauge(name: string, description: string, labels: Readonly<Record<string, string>>, read: () => number | null): () => void;
+  /** A cumulative counter (name it `*_total`). */
+  counter(name: string, description: string, labels: Readonly<Record<string, string>>, read: () => number): () => void;
+}
+
 /** What a function learns about the subtask it runs in. */
 export interface RuntimeContext {
   /** The running job's id: new for every submission (an operator deployment, a `weir run`), kept across failovers. */
@@ -47,6 +59,8 @@ export interface RuntimeContext {
    * Declare in `open` (or when a source reader / sink writer is created).
    */
   readonly operatorState: OperatorStateStore;
+  /** Metrics of this subtask, exported by its TaskManager (absent where nothing exports them, e.g. unit tests). */
+  readonly metrics?: MetricGroup;
 }
 
 /**

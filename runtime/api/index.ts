@@ -27,6 +27,7 @@ export type {
   KeyedRuntimeContext,
   KeySelector,
   MapFunction,
+  MetricGroup,
   OnTimerContext,
   ProcessContext,
   ProcessFunction,
@@ -58,5 +59,17 @@ export { generatorSource, collectionSource, splitSource, type GeneratorOptions, 
 export { printSink, discardSink } from "../connectors/print.js";
 export { fileSink, transactionalFileSink, type FileSinkOptions, type PartFileCommittable } from "../connectors/file-sink.js";
 export { WeirError, type WeirErrorCode } from "../common/errors.js";
+export {
+  kafkaSource,
+  codecs,
+  type KafkaSourceOptions,
+  type KafkaPartitionSplit,
+  type StartingOffsets,
+  type OffsetReset,
+  type Codec,
+  type ConsumedRecord,
+  type RecordDeserializer,
+  type KafkaClientOptions,
+} from "../connectors/kafka/index.js";
 export { kafkaSink, type KafkaSinkOptions, type DeliveryGuarantee, type KafkaPartitioner } from "../connectors/kafka/sink.js";
 export type { KafkaRecordSerializer, KafkaBytes } from "../connectors/kafka/sink-records.js";

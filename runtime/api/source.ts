@@ -35,10 +35,11 @@ export interface SourceReader<T, S extends SourceSplit = SourceSplit> {
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void>;
   /**
    * The splits this reader has not finished, each carrying its current position (JSON-safe), taken at
-   * a checkpoint barrier (between polls). Readers without it cannot take part in checkpoints: a
-   * checkpoint of a job with such a source is declined, naming it.
+   * the barrier of checkpoint `checkpointId` (between polls; the id pairs a snapshot with its
+   * `notifyCheckpointComplete`). Readers without it cannot take part in checkpoints: a checkpoint of
+   * a job with such a source is declined, naming it.
    */
-  snapshotState?(): S[];
+  snapshotState?(checkpointId: number): S[];
   /**
    * Checkpoint `checkpointId` completed (its positions are durable). For side effects that must follow
    * a checkpoint, such as committing consumer-group offsets for monitoring; never needed for correctness.
@@ -50,6 +51,7 @@ export interface SourceReader<T, S extends SourceSplit = SourceSplit> {
    * Readers without it are paused as a whole (correct only when each subtask reads one split).
    */
   pauseOrResumeSplits?(pause: readonly string[], resume: readonly string[]): void;
+  /** The task ends (finished, canceled or failed): release connections and timers. */
   close?(): void | Promise<void>;
 }
 

@@ -38,7 +38,13 @@ export type WeirErrorCode =
   /** Internal: RocksDB keyed state was used for a key the engine did not prefetch. */
   | "WEIR_E_STATE_NOT_PREFETCHED"
   /** A disposal named a snapshot that is not a savepoint (e.g. a checkpoint): nothing was deleted. */
-  | "WEIR_E_NOT_A_SAVEPOINT";
+  | "WEIR_E_NOT_A_SAVEPOINT"
+  /** A Kafka topic a connector needs does not exist; the message names the topic and the brokers. */
+  | "WEIR_E_KAFKA_TOPIC_NOT_FOUND"
+  /** Kafka failed in a way retries did not fix (brokers unreachable, a request refused); names the brokers. */
+  | "WEIR_E_KAFKA"
+  /** A source record could not be deserialized; the message names where it was (topic, partition, offset). */
+  | "WEIR_E_DESERIALIZE";
 
 /** An error carrying a stable code and, optionally, the error that caused it. */
 export class WeirError extends Error {

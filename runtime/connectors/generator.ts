@@ -1,7 +1,9 @@
 /**
  * Generated and in-memory sources. Both split their input deterministically, so every process derives
  * the same splits, and both may be unbounded (generators without `count`, or collections kept open
- * after their data to model idle inputs in tests and demos).
+ * after their data to model idle inputs in tests and demos). The generator pauses and resumes single
+ * splits for watermark alignment; a paused split keeps its rate allowance, like a backlog building up
+ * in a paused Kafka partition, and catches up (a poll at a time) once resumed.
  */
 import type { RuntimeContext } from "../api/functions.js";
 import type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "../api/source.js";
@@ -45,12 +47,24 @@ export function generatorSource<T>(opts: GeneratorOptions<T>): Source<T, Generat
   };
 }
 
+interface GeneratorSplitState<T> {
+  split: GeneratorSplit;
+  next: number;
+  out: SplitOutput<T> | null;
+  released: boolean;
+  /** Records emitted by this reader (for the rate limit). */
+  emitted: number;
+  /** Paused by watermark alignment. */
+  paused: boolean;
+}
+
 class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
-  private readonly states: { split: GeneratorSplit; next: number; out: SplitOutput<T> | null; released: boolean }[] = [];
+  private readonly states: GeneratorSplitState<T>[] = [];
   private readonly start = Date.now();
-  private emitted = 0;
   private cursor = 0;
   private noSplits: Promise<void> | null = null;
+  /** While every unfinished split is paused: resolves at the next resume. */
+  private resumed: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(
     private readonly opts: GeneratorOptions<T>,
@@ -58,7 +72,7 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
   ) {}
 
   addSplits(splits: GeneratorSplit[]): void {
-    for (const split of splits) this.states.push({ split, next: split.next ?? split.index, out: null, released: false });
+    for (const split of splits) this.states.push({ split, next: split.next ?? split.index, out: null, released: false, emitted: 0, paused: false });
   }
 
   snapshotState(): GeneratorSplit[] {
@@ -66,26 +80,44 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
     return this.states.filter((s) => count === undefined || s.next < count).map((s) => ({ id: s.split.id, index: s.split.index, of: s.split.of, next: s.next }));
   }
 
+  pauseOrResumeSplits(pause: readonly string[], resume: readonly string[]): void {
+    const paused = new Set(pause);
+    const resumed = new Set(resume);
+    for (const s of this.states) {
+      if (paused.has(s.split.id)) s.paused = true;
+      else if (resumed.has(s.split.id)) s.paused = false;
+    }
+    if (resumed.size > 0 && this.resumed) {
+      this.resumed.resolve();
+      this.resumed = null;
+    }
+  }
+
   poll(output: ReaderOutput<T>, maxRecords: number): "more" | "end" | Promise<void> {
     // An unbounded subtask without splits (fewer splits than subtasks) has nothing to read, ever.
     if (this.states.length === 0 && this.opts.count === undefined) return (this.noSplits ??= new Promise<void>(() => {}));
-    const budget = this.rateBudget(maxRecords);
-    if (typeof budget !== "number") return budget;
     const { generate, count, timestamp } = this.opts;
+    const unfinished = (s: GeneratorSplitState<T>) => count === undefined || s.next < count;
+    const readable = this.states.filter((s) => !s.paused && unfinished(s));
+    // Every split left is paused by watermark alignment: wait for a resume rather than spin.
+    if (readable.length === 0 && this.states.some((s) => s.paused && unfinished(s))) return this.untilResumed();
+    const now = Date.now();
+    if (readable.length > 0 && readable.every((s) => this.allowance(s, now) <= 0)) return this.nextAllowance();
     let produced = 0;
-    // Round robin over splits, a slice of the budget each, so split watermarks advance together.
-    const per = Math.max(1, Math.ceil(budget / Math.max(1, this.states.length)));
-    for (let k = 0; k < this.states.length && produced < budget; k++) {
+    // Round robin over splits being read, a slice of the budget each, so split watermarks advance together.
+    const per = Math.max(1, Math.ceil(maxRecords / Math.max(1, readable.length)));
+    for (let k = 0; k < this.states.length && produced < maxRecords; k++) {
       const s = this.states[(this.cursor + k) % this.states.length]!;
-      if (count !== undefined && s.next >= count) {
+      if (!unfinished(s)) {
         // A split with no records at all (index >= count) is done before it starts.
         if (!s.released) this.release(output, s);
         continue;
       }
+      if (s.paused) continue;
       const out = (s.out ??= output.forSplit(s.split.id));
       const stride = s.split.of;
       let i = s.next;
-      const limit = Math.min(per, budget - produced);
+      const limit = Math.min(per, maxRecords - produced, this.allowance(s, now));
       let n = 0;
       for (; n < limit && (count === undefined || i < count); n++, i += stride) {
         const v = generate(i);
@@ -93,13 +125,22 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
         else out.collect(v);
       }
       s.next = i;
+      s.emitted += n;
       produced += n;
-      if (count !== undefined && i >= count) this.release(output, s);
+      if (!unfinished(s)) this.release(output, s);
     }
     this.cursor++;
-    this.emitted += produced;
-    if (count !== undefined && this.states.every((s) => s.next >= count)) return "end";
+    if (this.states.every((s) => !unfinished(s))) return "end";
     return "more";
+  }
+
+  private untilResumed(): Promise<void> {
+    if (!this.resumed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.resumed = { promise, resolve };
+    }
+    return this.resumed.promise;
   }
 
   private release(output: ReaderOutput<T>, s: { split: GeneratorSplit; released: boolean }): void {
@@ -107,16 +148,20 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
     output.releaseSplit(s.split.id);
   }
 
-  /** Records allowed now under the rate limit, or a Promise to wait for the next allowance. */
-  private rateBudget(maxRecords: number): number | Promise<void> {
-    const rate = this.opts.ratePerSecond;
-    if (rate === undefined) return maxRecords;
-    // This subtask's share of the global rate: the fraction of all splits it reads.
-    const total = this.states[0]?.split.of ?? 1;
-    const share = (rate * Math.max(1, this.states.length)) / total;
-    const allowed = Math.floor(((Date.now() - this.start) / 1000) * share) - this.emitted;
-    if (allowed > 0) return Math.min(allowed, maxRecords);
-    const waitMs = Math.max(1, Math.ceil(1000 / share));
+  /** Records per second of one split: its share of the source's rate (every split gets the same). */
+  private splitRate(s: GeneratorSplitState<T>): number {
+    return this.opts.ratePerSecond! / s.split.of;
+  }
+
+  /** Records split `s` may emit now under the rate limit (per split, so a paused split's share is not spent by others). */
+  private allowance(s: GeneratorSplitState<T>, now: number): number {
+    if (this.opts.ratePerSecond === undefined) return Number.POSITIVE_INFINITY;
+    return Math.floor(((now - this.start) / 1000) * this.splitRate(s)) - s.emitted;
+  }
+
+  /** Wait about one record's interval for the next allowance. */
+  private nextAllowance(): Promise<void> {
+    const waitMs = Math.max(1, Math.ceil(1000 / this.splitRate(this.states[0]!)));
     return new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Messages of the control channel between the JobManager and TaskManagers (JSON lines over TCP):
- * registration, heartbeats carrying task metrics, deployment, cancellation and task state reports.
+ * registration, heartbeats carrying task metrics, deployment, cancellation and task state reports,
+ * checkpoint triggers and acknowledgements, and watermark alignment (source subtasks report their
+ * watermark every update interval; the JobManager announces each group's `maxAllowed` to them).
  */
 import type { TaskMetrics, TaskState } from "./rest-types.js";
 import type { TaskRestore } from "../state/snapshot-types.js";
@@ -43,7 +45,9 @@ export type TmToJm =
   | { type: "heartbeat"; tmId: string; tasks: { executionId: string; metrics: TaskMetrics }[] }
   | { type: "taskState"; executionId: string; state: TaskState; failure?: string }
   | { type: "ackCheckpoint"; executionId: string; checkpointId: number; ack: CheckpointAck }
-  | { type: "declineCheckpoint"; executionId: string; checkpointId: number; reason: string };
+  | { type: "declineCheckpoint"; executionId: string; checkpointId: number; reason: string }
+  /** A source subtask with watermark alignment: its watermark (min over active splits) or "idle". */
+  | { type: "reportWatermark"; executionId: string; watermark: number | "idle" };
 
 export type JmToTm =
   | { type: "registered"; heartbeatIntervalMs: number }
@@ -52,7 +56,9 @@ export type JmToTm =
   | { type: "cancel"; executionId: string }
   | { type: "triggerCheckpoint"; executionId: string; trigger: CheckpointTrigger }
   | { type: "checkpointComplete"; executionIds: string[]; checkpointId: number }
-  | { type: "checkpointAborted"; executionIds: string[]; checkpointId: number; reason: string };
+  | { type: "checkpointAborted"; executionIds: string[]; checkpointId: number; reason: string }
+  /** To source subtasks of an alignment group: splits with a watermark above `maxAllowed` pause; null = no limit. */
+  | { type: "watermarkAlignment"; executionIds: string[]; maxAllowed: number | null };
 
 /** Partition ids are unique per job edge, producer subtask and attempt. */
 export function partitionIdOf(jobId: string, edgeIndex: number, producerSubtask: number, attempt: number): string {

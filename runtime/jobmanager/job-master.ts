@@ -7,6 +7,10 @@
  * again — waiting for a replacement TaskManager if needed — and deploy a new attempt from the latest
  * completed checkpoint) or fail the job. Restarts are full restarts: a keyBy makes a streaming job one
  * failover region anyway.
+ *
+ * Watermark alignment: the JobMaster keeps the sources' watermark reports per alignment group and, every
+ * update interval of each aligned source, announces the group's `maxAllowed` to that source's running
+ * subtasks (see watermark-alignment.ts).
  */
 import { producerSubtasks, type JobGraph, type JobVertex } from "../graph/job-graph.js";
 import type { ChannelDescriptor, CheckpointAck, JmToTm, TaskDeployment } from "./control-protocol.js";
@@ -17,6 +21,7 @@ import { aggregateVertexMetrics } from "../metrics/aggregate.js";
 import type { RestartStrategy } from "./restart-strategy.js";
 import type { CheckpointMetadata, TaskRestore } from "../state/snapshot-types.js";
 import { assignRestore, finishedVertices, type RestoreVertex } from "../state/restore-assignment.js";
+import { alignedSources, WatermarkAlignment, type AlignedSource } from "./watermark-alignment.js";
 
 /** A slot given to the job: subtask i of every vertex runs in slot i. */
 export interface AssignedSlot {
@@ -92,6 +97,10 @@ export class JobMaster {
   private restoredFrom: RestorePoint | null = null;
   /** Vertices deployed finished: all their operators had finished in `restoredFrom`. */
   private finishedOnRestore = new Set<string>();
+  /** Source vertices with watermark alignment, by vertex id; their reports, per group, of this attempt. */
+  private readonly alignedSources: ReadonlyMap<string, AlignedSource>;
+  private readonly watermarkAlignment = new WatermarkAlignment();
+  private alignmentTimers: ReturnType<typeof setInterval>[] = [];
 
   constructor(
     readonly id: string,
@@ -102,6 +111,7 @@ export class JobMaster {
     /** A savepoint or checkpoint the job was submitted with. */
     readonly initialRestore: RestorePoint | null = null,
   ) {
+    this.alignedSources = new Map(alignedSources(graph).map((s) => [s.vertexId, s]));
     this.restoreFrom(initialRestore);
     this.transition("CREATED");
     this.createExecutions();
@@ -110,6 +120,7 @@ export class JobMaster {
   private createExecutions(): void {
     this.executions = new Map();
     this.byVertex = new Map();
+    this.watermarkAlignment.clear();
     for (const v of this.graph.vertices) {
       const list: Execution[] = [];
       for (let i = 0; i < v.parallelism; i++) {
@@ -156,6 +167,7 @@ export class JobMaster {
       this.deps.send(ex.tmId!, { type: "deploy", task: this.deployment(ex, slots) });
     }
     this.checkpointing?.start();
+    this.startAlignment();
   }
 
   private deployment(ex: Execution, slots: AssignedSlot[]): TaskDeployment {
@@ -221,6 +233,7 @@ export class JobMaster {
     const ex = this.executions.get(executionId);
     if (!ex || TERMINAL_TASK.has(ex.state)) return;
     ex.state = state;
+    if (TERMINAL_TASK.has(state)) this.watermarkAlignment.remove(ex.id);
     if (state === "FINISHED") this.checkpointing?.taskFinished(ex.id);
     if (state === "FAILED") {
       ex.failure = failure ?? "unknown failure";
@@ -232,6 +245,41 @@ export class JobMaster {
   onMetrics(executionId: string, metrics: TaskMetrics): void {
     const ex = this.executions.get(executionId);
     if (ex) ex.metrics = metrics;
+  }
+
+  /** A source subtask with watermark alignment reported its watermark; others' reports are ignored. */
+  onWatermarkReport(executionId: string, watermark: number | "idle"): void {
+    const ex = this.executions.get(executionId);
+    const source = ex && this.alignedSources.get(ex.vertex.id);
+    if (!source || ex.state !== "RUNNING") return;
+    this.watermarkAlignment.report(source.group, executionId, watermark);
+  }
+
+  /** Announce each aligned source's limit every update interval of that source, until the job ends. */
+  private startAlignment(): void {
+    if (this.alignmentTimers.length > 0) return;
+    for (const source of this.alignedSources.values()) {
+      const timer = setInterval(() => this.announceAlignment(source), source.updateIntervalMs);
+      timer.unref();
+      this.alignmentTimers.push(timer);
+    }
+  }
+
+  private stopAlignment(): void {
+    for (const t of this.alignmentTimers) clearInterval(t);
+    this.alignmentTimers = [];
+  }
+
+  /** Send the group's `maxAllowed` (null: no limit) to the source's running subtasks, one message per TaskManager. */
+  private announceAlignment(source: AlignedSource): void {
+    if (this.state !== "RUNNING") return;
+    const limit = this.watermarkAlignment.maxAllowed(source.group, source.maxDriftMs);
+    const maxAllowed = Number.isFinite(limit) ? limit : null;
+    const byTm = new Map<string, string[]>();
+    for (const ex of this.byVertex.get(source.vertexId) ?? []) {
+      if (ex.state === "RUNNING" && ex.tmId !== null) byTm.set(ex.tmId, [...(byTm.get(ex.tmId) ?? []), ex.id]);
+    }
+    for (const [tmId, executionIds] of byTm) this.deps.send(tmId, { type: "watermarkAlignment", executionIds, maxAllowed });
   }
 
   onCheckpointAck(executionId: string, checkpointId: number, ack: CheckpointAck): void {
@@ -355,6 +403,7 @@ export class JobMaster {
     else if (all.every((e) => e.state === "FINISHED")) this.transition("FINISHED");
     else this.transition("FAILED");
     this.checkpointing?.stop();
+    this.stopAlignment();
     this.deps.onTerminal(this);
   }
 

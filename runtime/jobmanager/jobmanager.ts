@@ -356,6 +356,8 @@ export class JobManager implements JobManagerApi {
       this.jobOf(msg.executionId)?.onCheckpointAck(msg.executionId, msg.checkpointId, msg.ack);
     } else if (msg.type === "declineCheckpoint") {
       this.jobOf(msg.executionId)?.onCheckpointDecline(msg.executionId, msg.checkpointId, msg.reason);
+    } else if (msg.type === "reportWatermark") {
+      this.jobOf(msg.executionId)?.onWatermarkReport(msg.executionId, msg.watermark);
     }
   }
 

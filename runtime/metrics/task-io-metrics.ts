@@ -13,6 +13,7 @@
  * call `sample()` themselves, so the per-second rates are not reset by whoever reads them.
  */
 import type { TaskMetrics } from "../jobmanager/rest-types.js";
+import { TaskMetricGroup } from "./task-metric-group.js";
 
 /** The state a task's time is accounted to. */
 export type TaskTimeState = "busy" | "idle" | "backpressured";
@@ -61,6 +62,8 @@ export class TaskIoMetrics {
   outputQueueLength: () => number = () => 0;
   /** The most recent result of `sample()`, or null before the first; what exporters read. */
   lastSample: TaskMetrics | null = null;
+  /** Metrics the task's functions and connectors registered (`RuntimeContext.metrics`). */
+  readonly group = new TaskMetricGroup();
 
   private state: TaskTimeState;
   private stateSince: number;

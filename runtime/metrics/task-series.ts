@@ -1,5 +1,6 @@
 /**
- * The `weir_task_*` series, built at each scrape from the tasks' `TaskIoMetrics`:
+ * The `weir_task_*` series, built at each scrape from the tasks' `TaskIoMetrics`, and the metrics
+ * their functions and connectors registered (`RuntimeContext.metrics`, task-metric-group.ts):
  *
  *   const unregister = registerTaskMetrics(metrics, () =>
  *     runningTasks.map((t) => ({
@@ -23,6 +24,7 @@ import {
   type SnapshotSource,
 } from "./snapshot-producer.js";
 import type { TaskIoMetrics } from "./task-io-metrics.js";
+import { groupSeries } from "./task-metric-group.js";
 
 /** What `registerTaskMetrics` reads at each scrape: one entry per running subtask. */
 export type TaskMetricsSource = () => Iterable<{
@@ -119,7 +121,8 @@ export function taskSeries(source: TaskMetricsSource): MetricData[] {
     const { field, ...rest } = info;
     return snapshotGauge(rest, tasks.flatMap((t) => gaugePoint(t.labels, t.metrics.lastSample, field)));
   });
-  return [...counters, ...gauges].filter((m) => m.dataPoints.length > 0);
+  const registered = groupSeries(tasks.map((t) => ({ labels: t.labels, group: t.metrics.group })));
+  return [...counters, ...gauges, ...registered].filter((m) => m.dataPoints.length > 0);
 }
 
 function gaugePoint(labels: Record<string, string>, sample: TaskMetrics | null, field: GaugeField): SnapshotPoint[] {

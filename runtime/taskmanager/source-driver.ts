@@ -1,10 +1,17 @@
 /**
  * Drives a source reader inside its task: collects what the reader emits into one batch per poll,
  * applies the watermark strategy's timestamp assigner, and tracks per-split watermarks.
+ *
+ * With watermark alignment it also pauses splits that ran ahead: the limit is the JobManager's last
+ * `maxAllowed` announcement, tightened by what the subtask knows itself (its own watermark + drift,
+ * since the group's minimum is never above it). Splits above the limit are paused after every poll;
+ * they are resumed only at announcements and periodic emits, so a split does not flap once per poll.
+ * A reader without `pauseOrResumeSplits` is paused as a whole (`paused`, the task stops polling it)
+ * while the subtask's own watermark is above the limit.
  */
 import type { ReaderOutput, Source, SourceReader, SourceSplit, SplitOutput } from "../api/source.js";
 import type { RuntimeContext } from "../api/functions.js";
-import type { WatermarkStrategy } from "../api/watermarks.js";
+import type { WatermarkAlignment, WatermarkStrategy } from "../api/watermarks.js";
 import { WeirError } from "../common/errors.js";
 import type { Output } from "../operators/operator.js";
 import { SourceWatermarks, type SplitWatermark } from "../time/source-watermarks.js";
@@ -50,6 +57,11 @@ export class SourceDriver implements ReaderOutput<unknown> {
   readonly reader: SourceReader<unknown, any>;
   private readonly watermarks: SourceWatermarks | null;
   private readonly splitOutputs = new Map<string, SplitOutput<unknown>>();
+  /** The strategy's alignment settings; null without alignment (or without a strategy). */
+  readonly alignment: WatermarkAlignment | null;
+  /** The JobManager's last `maxAllowed` for this source's group (+Infinity before the first). */
+  maxAllowedWatermark = Number.POSITIVE_INFINITY;
+  private wholeReaderPaused = false;
 
   constructor(
     readonly name: string,
@@ -75,6 +87,7 @@ export class SourceDriver implements ReaderOutput<unknown> {
           emitStatus,
         })
       : null;
+    this.alignment = this.watermarks ? (strategy?.alignment ?? null) : null;
     const now = idleClock();
     for (const s of splits) this.forSplitAt(s.id, now);
     this.reader.addSplits(splits);
@@ -105,6 +118,7 @@ export class SourceDriver implements ReaderOutput<unknown> {
     this.count = 0;
     const r = this.reader.poll(this, maxRecords);
     this.flush();
+    if (this.alignment && this.count > 0) this.align(true);
     return r;
   }
 
@@ -120,13 +134,77 @@ export class SourceDriver implements ReaderOutput<unknown> {
   }
 
   /** The reader's unfinished splits with their positions, or null if the reader cannot snapshot. */
-  snapshotSplits(): SourceSplit[] | null {
-    return this.reader.snapshotState ? this.reader.snapshotState() : null;
+  snapshotSplits(checkpointId: number): SourceSplit[] | null {
+    return this.reader.snapshotState ? this.reader.snapshotState(checkpointId) : null;
   }
 
-  /** Periodic watermark emission and idleness check. */
+  /** Checkpoint `checkpointId` completed: tell the reader (e.g. to commit offsets for monitoring). */
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void> {
+    return this.reader.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  /** Release the reader's resources (connections, timers); the task is ending. */
+  close(): void | Promise<void> {
+    return this.reader.close?.();
+  }
+
+  /** Periodic watermark emission and idleness check (and, with alignment, pausing and resuming). */
   onPeriodicEmit(now: number): void {
     this.watermarks?.onPeriodicEmit(now);
+    if (this.alignment) this.align(false);
+  }
+
+  // ---- watermark alignment ----------------------------------------------------------------------
+
+  /** True while the whole reader is paused by alignment: the task must not poll it. */
+  get paused(): boolean {
+    return this.wholeReaderPaused;
+  }
+
+  /** Splits currently paused by alignment (all of them while the whole reader is). */
+  get pausedSplits(): number {
+    return this.watermarks?.pausedSplits ?? 0;
+  }
+
+  /** What this subtask reports to the JobManager: its watermark, "idle", or undefined (none yet). */
+  alignmentReport(): number | "idle" | undefined {
+    return this.alignment ? this.watermarks!.alignmentWatermark() : undefined;
+  }
+
+  /** The JobManager announced the group's `maxAllowed` watermark (+Infinity: no limit). */
+  onAlignment(maxAllowed: number): void {
+    if (!this.alignment) return;
+    this.maxAllowedWatermark = maxAllowed;
+    this.align(false);
+  }
+
+  /** The effective limit: the announcement, or lower when the subtask's own watermark + drift is. */
+  private limit(): number {
+    const own = this.watermarks!.alignmentWatermark();
+    const local = typeof own === "number" ? own + this.alignment!.maxDriftMs : Number.POSITIVE_INFINITY;
+    return Math.min(this.maxAllowedWatermark, local);
+  }
+
+  /** Pause what is above the limit; unless `pauseOnly`, resume what is no longer. */
+  private align(pauseOnly: boolean): void {
+    const wms = this.watermarks!;
+    const limit = this.limit();
+    if (!this.reader.pauseOrResumeSplits) return this.alignWholeReader(limit, pauseOnly);
+    const { pause, resume } = wms.splitsToAlign(limit, pauseOnly);
+    if (pause.length === 0 && resume.length === 0) return;
+    const now = this.idleClock();
+    wms.setPaused(pause, true, now);
+    wms.setPaused(resume, false, now);
+    this.reader.pauseOrResumeSplits(pause, resume);
+  }
+
+  /** Readers without split-level pausing: pause all while the subtask's watermark is above the limit. */
+  private alignWholeReader(limit: number, pauseOnly: boolean): void {
+    const own = this.watermarks!.alignmentWatermark();
+    const pause = typeof own === "number" && own > limit;
+    if (pause === this.wholeReaderPaused || (pauseOnly && !pause)) return;
+    this.wholeReaderPaused = pause;
+    this.watermarks!.setPaused(this.watermarks!.splitIds(), pause, this.idleClock());
   }
 
   /** The reader ended: the final watermark releases every downstream window and timer. */

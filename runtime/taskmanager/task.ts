@@ -51,6 +51,13 @@ export interface CheckpointReporter {
   decline(checkpointId: number, reason: string): void;
 }
 
+/** Where a source task with watermark alignment reports its watermark (the JobManager aggregates them). */
+export interface WatermarkReporter {
+  reportWatermark(watermark: number | "idle"): void;
+}
+
+const NO_WATERMARK_REPORTS: WatermarkReporter = { reportWatermark: () => {} };
+
 /** The name of the source's split positions in its operator state. */
 const SPLITS_STATE = `${RESERVED_PREFIX}splits`;
 
@@ -103,6 +110,7 @@ export class Task {
     private readonly config: RuntimeConfig,
     private readonly onState: (state: TaskState, failure?: string) => void,
     private readonly reporter: CheckpointReporter,
+    private readonly watermarkReporter: WatermarkReporter = NO_WATERMARK_REPORTS,
   ) {
     this.name = `${vertex.name} (${deployment.subtaskIndex + 1}/${vertex.parallelism})`;
     this.finished = new Promise((resolve, reject) => (this.done = { resolve, reject }));
@@ -179,6 +187,7 @@ export class Task {
         this.every(this.config["pipeline.auto-watermark-interval"], () => {
           if (this.stopCheckpoint === null) this.source!.onPeriodicEmit(this.idleClock());
         });
+        this.startAlignmentReports(this.source);
       }
       this.every(this.config["execution.buffer-timeout"], () => this.flushWriters());
       this.scheduleRun();
@@ -227,6 +236,7 @@ export class Task {
       maxParallelism,
       jobArgs: this.deployment.args,
       operatorState: this.operatorStore(uid, operatorName),
+      metrics: this.metrics.group,
     };
   }
 
@@ -329,8 +339,13 @@ export class Task {
     }
   }
 
-  /** One reader poll; false when the loop must stop (waiting for data). */
+  /** One reader poll; false when the loop must stop (waiting for data, or paused by alignment). */
   private pollSource(): boolean {
+    // Paused by watermark alignment: the announcement that resumes it comes as mail, like every trigger.
+    if (this.source!.paused) {
+      this.goIdle();
+      return false;
+    }
     const r = this.source!.poll(this.config["network.batch-size"]);
     this.metrics.recordsIn += this.source!.lastCount;
     if (r === "more") return true;
@@ -341,6 +356,9 @@ export class Task {
     }
     this.goIdle();
     r.then(() => this.scheduleRun(), (err) => this.fail(err));
+    // The poll may have emitted records before it had to wait, and a sink may be writing them: wait for
+    // that too, else `pending` would stay set and no slice (nor mail) would ever run again.
+    if (this.pending) this.waitFor(this.pending);
     return false;
   }
 
@@ -426,6 +444,25 @@ export class Task {
     for (const w of this.io.writers.values()) w.broadcastEvent(ev);
   }
 
+  // ---- watermark alignment -------------------------------------------------------------------
+
+  /** Report the source's watermark every update interval, and show the alignment in the metrics. */
+  private startAlignmentReports(source: SourceDriver): void {
+    if (!source.alignment) return;
+    const group = this.metrics.group;
+    group.gauge("weir_source_watermark_max_allowed", "Watermark alignment: the latest watermark the group lets this source subtask reach (epoch ms; absent while unlimited)", {}, () => source.maxAllowedWatermark);
+    group.gauge("weir_source_paused_splits", "Watermark alignment: splits of this source subtask paused for running ahead of the group", {}, () => source.pausedSplits);
+    this.every(source.alignment.updateIntervalMs, () => {
+      const watermark = source.alignmentReport();
+      if (watermark !== undefined) this.watermarkReporter.reportWatermark(watermark);
+    });
+  }
+
+  /** JobManager -> source task: the alignment group's `maxAllowed` watermark (+Infinity: no limit). */
+  onWatermarkAlignment(maxAllowed: number): void {
+    this.mail(() => this.source?.onAlignment(maxAllowed));
+  }
+
   // ---- checkpoints ---------------------------------------------------------------------------
 
   /**
@@ -466,7 +503,7 @@ export class Task {
     const phases: { uid: string; run: () => Promise<OperatorSnapshot> }[] = [];
     try {
       if (this.source) {
-        const splits = this.source.snapshotSplits();
+        const splits = this.source.snapshotSplits(id);
         if (splits === null) {
           this.broadcastEvent(barrier);
           return this.reporter.decline(id, `source "${this.source.name}" cannot take part in checkpoints: its reader has no snapshotState()`);
@@ -546,6 +583,11 @@ export class Task {
       for (const f of this.keyedFiles.values()) if (f.checkpointId === checkpointId) f.completed = true;
       const stop = this.stopCheckpoint !== null && checkpointId >= this.stopCheckpoint;
       const commit = (async () => {
+        try {
+          await this.source?.notifyCheckpointComplete(checkpointId);
+        } catch (err) {
+          throw tagOperator(err, this.source!.name);
+        }
         for (const { operator, name } of this.chain.operators) {
           try {
             await operator.notifyCheckpointComplete(checkpointId);
@@ -627,6 +669,11 @@ export class Task {
       } catch (err) {
         if (rethrow) throw tagOperator(err, name);
       }
+    }
+    try {
+      await this.source?.close();
+    } catch (err) {
+      if (rethrow) throw tagOperator(err, this.source!.name);
     }
   }
 

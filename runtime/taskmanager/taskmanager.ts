@@ -90,6 +90,9 @@ class TaskManager {
       case "checkpointAborted":
         for (const id of msg.executionIds) this.tasks.get(id)?.notifyCheckpointAborted(msg.checkpointId);
         break;
+      case "watermarkAlignment":
+        for (const id of msg.executionIds) this.tasks.get(id)?.onWatermarkAlignment(msg.maxAllowed ?? Number.POSITIVE_INFINITY);
+        break;
       default:
         break;
     }
@@ -122,10 +125,18 @@ class TaskManager {
         throw new WeirError("WEIR_E_JOB_BUILD", `job module ${d.module} built a different graph here: no vertex ${d.vertexId}; job modules must build the same graph in every process`);
       }
       const io = wireTaskIo(d, jobGraph, this.id, this.partitions, this.connections, this.opts.config);
-      const task = new Task(d, vertex, io, this.opts.config, (state, failure) => this.report(jm, d.executionId, state, failure), {
-        ack: (checkpointId, ack) => jm.send({ type: "ackCheckpoint", executionId: d.executionId, checkpointId, ack }),
-        decline: (checkpointId, reason) => jm.send({ type: "declineCheckpoint", executionId: d.executionId, checkpointId, reason }),
-      });
+      const task = new Task(
+        d,
+        vertex,
+        io,
+        this.opts.config,
+        (state, failure) => this.report(jm, d.executionId, state, failure),
+        {
+          ack: (checkpointId, ack) => jm.send({ type: "ackCheckpoint", executionId: d.executionId, checkpointId, ack }),
+          decline: (checkpointId, reason) => jm.send({ type: "declineCheckpoint", executionId: d.executionId, checkpointId, reason }),
+        },
+        { reportWatermark: (watermark) => jm.send({ type: "reportWatermark", executionId: d.executionId, watermark }) },
+      );
       this.tasks.set(d.executionId, task);
       io.onFailure((err) => task.fail(err));
       io.start();

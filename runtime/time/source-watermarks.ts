@@ -10,6 +10,10 @@
  *   s.observe(ts);                                      // per record
  *   wms.onPeriodicEmit(clock.now());                    // every ~200 ms
  *   wms.release("partition-0"); wms.finish();           // split done; all done (+Infinity)
+ *
+ * Watermark alignment (FLIP-217) asks `alignmentWatermark()` for what the subtask reports and
+ * `splitsToAlign(maxAllowed)` for the splits to pause and resume, and marks them with `setPaused`: a
+ * paused split's idle timer stops, so it keeps holding back the watermark it is being aligned to.
  */
 import { MAX_WATERMARK, MIN_WATERMARK } from "../common/elements.js";
 
@@ -40,9 +44,17 @@ interface SplitEntry {
   readonly wm: SplitWatermark;
   /** `wm.records` at the last periodic emit; a change means the split is active. */
   seenRecords: number;
-  /** When `records` last changed (or the split was created). */
+  /** When `records` last changed (or the split was created), paused time excluded. */
   lastActivity: number;
   idle: boolean;
+  /** When watermark alignment paused the split, or null while it is read. */
+  pausedSince: number | null;
+}
+
+/** What watermark alignment changes: split ids to pause and to resume. */
+export interface SplitAlignment {
+  readonly pause: string[];
+  readonly resume: string[];
 }
 
 /**
@@ -68,7 +80,7 @@ export class SourceWatermarks {
   split(id: string, now: number): SplitWatermark {
     let e = this.splits.get(id);
     if (e === undefined) {
-      e = { wm: new SplitWatermark(), seenRecords: 0, lastActivity: now, idle: false };
+      e = { wm: new SplitWatermark(), seenRecords: 0, lastActivity: now, idle: false, pausedSince: null };
       this.splits.set(id, e);
     }
     return e.wm;
@@ -134,12 +146,67 @@ export class SourceWatermarks {
     return this.idle;
   }
 
+  /**
+   * What the subtask reports for watermark alignment: the minimum watermark of its active splits
+   * (paused ones included), "idle" when none is active (all idle, none assigned, or finished), or
+   * undefined while an active split has no watermark yet (Flink reports nothing before its first).
+   */
+  alignmentWatermark(): number | "idle" | undefined {
+    if (this.finished) return "idle";
+    let min = MAX_WATERMARK;
+    for (const e of this.splits.values()) if (!e.idle) min = Math.min(min, this.splitWatermark(e));
+    if (min === MAX_WATERMARK) return "idle";
+    return Number.isFinite(min) ? min : undefined;
+  }
+
+  /**
+   * The splits to pause (watermark above `maxAllowed`, not paused yet) and to resume (paused, now at
+   * or below it); with `pauseOnly` paused splits stay paused. A split without records has no watermark
+   * and is never paused.
+   */
+  splitsToAlign(maxAllowed: number, pauseOnly: boolean): SplitAlignment {
+    const pause: string[] = [];
+    const resume: string[] = [];
+    for (const [id, e] of this.splits) {
+      const ahead = e.wm.records > 0 && this.splitWatermark(e) > maxAllowed;
+      if (ahead && e.pausedSince === null) pause.push(id);
+      else if (!ahead && e.pausedSince !== null && !pauseOnly) resume.push(id);
+    }
+    return { pause, resume };
+  }
+
+  /** Mark splits paused or read again; paused time does not count toward a split's idle timeout. */
+  setPaused(ids: Iterable<string>, paused: boolean, now: number): void {
+    for (const id of ids) {
+      const e = this.splits.get(id);
+      if (!e || (e.pausedSince !== null) === paused) continue;
+      if (paused) e.pausedSince = now;
+      else {
+        // Records are noticed at periodic emits, so activity may be dated after the pause began.
+        e.lastActivity += Math.max(0, now - Math.max(e.pausedSince!, e.lastActivity));
+        e.pausedSince = null;
+      }
+    }
+  }
+
+  /** Ids of all current splits. */
+  splitIds(): IterableIterator<string> {
+    return this.splits.keys();
+  }
+
+  /** How many splits are paused. */
+  get pausedSplits(): number {
+    let n = 0;
+    for (const e of this.splits.values()) if (e.pausedSince !== null) n++;
+    return n;
+  }
+
   private updateIdleness(e: SplitEntry, now: number): void {
     if (e.wm.records !== e.seenRecords) {
       e.seenRecords = e.wm.records;
       e.lastActivity = now;
       e.idle = false;
-    } else if (this.opts.idleTimeout !== null && now - e.lastActivity >= this.opts.idleTimeout) {
+    } else if (e.pausedSince === null && this.opts.idleTimeout !== null && now - e.lastActivity >= this.opts.idleTimeout) {
       e.idle = true;
     }
   }

@@ -279,3 +279,64 @@ describe("collectionSource and splitSource", () => {
     expect(out.released).toEqual(["split-0"]);
   });
 });
+
+describe("generatorSource pauseOrResumeSplits (watermark alignment)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("skips paused splits, gives the poll's budget to the others, and reads a resumed split from where it stopped", () => {
+    const { reader, out } = subtask(generatorSource({ count: 40, splits: 2, generate: (i) => i }), 0, 1);
+    reader.poll(out, 4);
+    expect(out.values("gen-0")).toEqual([0, 2]);
+    reader.pauseOrResumeSplits!(["gen-0"], []);
+    reader.poll(out, 4);
+    expect(out.values("gen-0")).toEqual([0, 2]);
+    expect(out.values("gen-1")).toEqual([1, 3, 5, 7, 9, 11]);
+    reader.pauseOrResumeSplits!([], ["gen-0"]);
+    reader.poll(out, 4);
+    expect(out.values("gen-0")).toEqual([0, 2, 4, 6]);
+  });
+
+  it("waits for a resume instead of returning 'more' while every split left is paused", async () => {
+    const { reader, out } = subtask(generatorSource({ count: 10, splits: 2, generate: (i) => i }), 0, 1);
+    reader.poll(out, 2);
+    reader.pauseOrResumeSplits!(["gen-0", "gen-1"], []);
+    const waiting = reader.poll(out, 2);
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(reader.poll(out, 2)).toBe(waiting); // one promise, however often the task polls
+    expect(out.all).toHaveLength(2);
+    reader.pauseOrResumeSplits!([], ["gen-1"]);
+    await waiting;
+    expect(reader.poll(out, 10)).toBe("more");
+    expect(out.released).toEqual(["gen-1"]);
+    expect(reader.poll(out, 10)).toBeInstanceOf(Promise); // gen-0, paused, is all that is left
+    reader.pauseOrResumeSplits!([], ["gen-0"]);
+    expect(drain(reader, out).at(-1)).toBe("end");
+    expect(out.all.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("does not end while a paused split has records left", () => {
+    const { reader, out } = subtask(generatorSource({ count: 6, splits: 2, generate: (i) => i }), 0, 1);
+    reader.pauseOrResumeSplits!(["gen-0"], []);
+    for (let i = 0; i < 5; i++) expect(reader.poll(out, 10)).not.toBe("end");
+    expect(out.values("gen-1")).toEqual([1, 3, 5]);
+    expect(out.released).toEqual(["gen-1"]);
+    reader.pauseOrResumeSplits!([], ["gen-0"]);
+    expect(reader.poll(out, 10)).toBe("end");
+    expect(out.values("gen-0")).toEqual([0, 2, 4]);
+  });
+
+  it("limits the rate per split: a paused split's allowance is not spent by the others", () => {
+    vi.useFakeTimers({ now: 0 });
+    const { reader, out } = subtask(generatorSource({ count: 1000, splits: 2, ratePerSecond: 20, generate: (i) => i }), 0, 1);
+    reader.pauseOrResumeSplits!(["gen-0"], []);
+    vi.advanceTimersByTime(1_000);
+    reader.poll(out, 100);
+    expect(out.values("gen-1")).toHaveLength(10);
+    expect(reader.poll(out, 100)).toBeInstanceOf(Promise);
+    reader.pauseOrResumeSplits!([], ["gen-0"]); // its backlog of a second is there at once
+    reader.poll(out, 100);
+    expect(out.values("gen-0")).toHaveLength(10);
+  });
+});
