@@ -140,8 +140,13 @@ export class WriteAheadSinkOperator extends StreamOperator {
     this.rethrowPublishError();
   }
 
+  /**
+   * Closing the log stops its publishing; the chain is awaited too, so that nothing of this subtask
+   * publishes once a canceled task is reported gone (its replacement publishes the same batches).
+   */
   override async close(): Promise<void> {
     await this.log?.close?.();
+    await this.publishing;
   }
 
   /**

@@ -1,5 +1,6 @@
 // The generated StreamJob CRD on a real kube-apiserver: client-side `kubectl apply`, defaults, CEL and schema
 // errors that name the field, printer columns, the status and scale subresources, the example manifests.
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type StreamJobSpec } from "../../operator/api/index.js";
@@ -38,7 +39,9 @@ describeCluster("StreamJob CRD", () => {
   });
 
   it("accepts the example manifests", async () => {
-    for (const f of ["wordcount", "windowed-aggregation", "session-timeout"]) {
+    const examples = readdirSync(join(import.meta.dirname, "../../examples")).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -".yaml".length));
+    expect(examples).toEqual(expect.arrayContaining(["wordcount", "windowed-aggregation", "session-timeout", "kafka-window-counts"]));
+    for (const f of examples) {
       await kubectl("apply", "--dry-run=server", "-n", ns, "-f", join(import.meta.dirname, "../../examples", `${f}.yaml`));
     }
   });

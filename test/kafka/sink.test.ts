@@ -4,32 +4,13 @@
  * a crash, keys/headers/partitioners, a missing topic, and a transaction timeout above the broker's
  * maximum.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Kafka, logLevel, type Admin } from "kafkajs";
 import { REPO, startCluster, tempDir, waitFor, type TestCluster } from "../support/cluster.js";
-import { startKafka, type KafkaBroker } from "./broker.js";
+import { createTopic, useKafka } from "./support.js";
 
-let broker: KafkaBroker;
-let kafka: Kafka;
-let admin: Admin;
-
-beforeAll(async () => {
-  broker = await startKafka();
-  kafka = new Kafka({ brokers: [broker.bootstrap], clientId: "sink-test", logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-}, 120_000);
-
-afterAll(async () => {
-  await admin?.disconnect();
-  await broker?.stop();
-});
-
-async function createTopic(topic: string, partitions = 4): Promise<void> {
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-}
+const k = useKafka("sink-test");
 
 interface Consumed {
   key: string | null;
@@ -40,7 +21,7 @@ interface Consumed {
 
 /** Everything a read_committed consumer sees in `topic` once it has at least `atLeast` records (and a short quiet period after). */
 async function consumeAll(topic: string, atLeast: number, timeoutMs = 60_000): Promise<Consumed[]> {
-  const consumer = kafka.consumer({ groupId: `verify-${topic}-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  const consumer = k().kafka.consumer({ groupId: `verify-${topic}-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
   const out: Consumed[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -56,7 +37,9 @@ async function consumeAll(topic: string, atLeast: number, timeoutMs = 60_000): P
     },
   });
   try {
-    await waitFor(async () => out.length >= atLeast && Date.now() - last > 1_500, timeoutMs, `${atLeast} records in ${topic} (have ${out.length})`);
+    await waitFor(async () => out.length >= atLeast && Date.now() - last > 1_500, timeoutMs, `${atLeast} records in ${topic}`);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (read ${out.length})`);
   } finally {
     await consumer.disconnect();
   }
@@ -87,7 +70,7 @@ async function runSinkJob(topic: string, guarantee: string, events: number, rate
   try {
     const { jobId } = await c.client.submitJob({
       module: join(REPO, "test/jobs/kafka-sink.ts"),
-      args: [broker.bootstrap, topic, guarantee, String(events), String(rate)],
+      args: [k().broker.bootstrap, topic, guarantee, String(events), String(rate)],
       parallelism: 2,
     });
     if (crash) await killRightAfterCheckpoint(c, jobId);
@@ -101,7 +84,7 @@ async function runSinkJob(topic: string, guarantee: string, events: number, rate
 describe("Kafka sink", () => {
   it("exactly-once: a TaskManager SIGKILLed right after a checkpoint completes loses nothing and repeats nothing", async () => {
     const topic = "eo-out";
-    await createTopic(topic);
+    await createTopic(k().admin, topic, 4);
     const events = 60_000;
     const d = await runSinkJob(topic, "exactly-once", events, 20_000, true);
     expect(d.state, d.failure?.cause).toBe("FINISHED");
@@ -122,7 +105,7 @@ describe("Kafka sink", () => {
 
   it("at-least-once: a TaskManager SIGKILL loses nothing", async () => {
     const topic = "alo-out";
-    await createTopic(topic);
+    await createTopic(k().admin, topic, 4);
     const events = 60_000;
     const d = await runSinkJob(topic, "at-least-once", events, 20_000, true);
     expect(d.state, d.failure?.cause).toBe("FINISHED");

@@ -111,6 +111,9 @@ export function pinoLogCreator(log: Logger, onError?: (namespace: string, messag
   return () => ({ namespace, level, log: entry }) => {
     const { message, timestamp: _t, logger: _l, ...fields } = entry as LogEntry["log"] & { logger?: string };
     const line = { kafkajs: namespace, ...fields };
+    // The exactly-once sink bounds its producers' retries on purpose: a failed publish is aborted and
+    // repeated with a fresh producer that checks the batch's marker first (sink-exactly-once.ts).
+    if (message.startsWith("Limiting retries for the idempotent producer")) return;
     if (level === logLevel.ERROR) onError?.(namespace, message);
     if (level <= logLevel.WARN) log.warn(line, message);
     else if (level === logLevel.INFO) log.debug(line, message);

@@ -35,9 +35,12 @@ export interface ExactlyOnceSettings<T> {
   /** Give up publishing one batch (the task fails and restarts from its checkpoint) after this long. */
   deliveryTimeoutMs: number;
   createPartitioner: NonNullable<Parameters<Kafka["producer"]>[0]>["createPartitioner"];
+  /** kafkajs retry settings of the producers (each failed publish is also retried as a whole). */
+  retry: { initialRetryTime: number; maxRetryTime: number; retries: number };
   log: Logger;
   onRetry: () => void;
   onPublished: (records: number) => void;
+  onSkipped: () => void;
 }
 
 export function transactionalId(prefix: string, subtask: number): string {
@@ -81,6 +84,7 @@ export class KafkaWriteAheadLog<T> implements WriteAheadLog<T> {
       const group = markerGroup(this.s.transactionalIdPrefix, id);
       if ((await this.markerOf(group)) >= id.checkpointId) {
         this.s.log.info({ topic: this.s.topic, group, checkpointId: id.checkpointId }, "Kafka sink batch was already published; skipping it");
+        this.s.onSkipped();
         return;
       }
       const tx = await producer.transaction();
@@ -124,11 +128,13 @@ export class KafkaWriteAheadLog<T> implements WriteAheadLog<T> {
   /** This subtask's producer, initialized (and so fencing its predecessors); a new one after a failure. */
   private async fencedProducer(): Promise<Producer> {
     if (this.producer !== null) return this.producer;
+    if (this.closed) throw new WeirError("WEIR_E_CANCELED", "Kafka sink closed");
     const producer = this.newProducer(transactionalId(this.s.transactionalIdPrefix, this.ctx.subtaskIndex));
-    await producer.connect();
     try {
+      await producer.connect();
       // The first transaction() sends InitProducerId; nothing was added, so abort() sends nothing.
       await (await producer.transaction()).abort();
+      if (this.closed) throw new WeirError("WEIR_E_CANCELED", "Kafka sink closed");
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
       throw err;
@@ -173,6 +179,9 @@ export class KafkaWriteAheadLog<T> implements WriteAheadLog<T> {
   private async withRetries(what: string, attempt: () => Promise<void>): Promise<void> {
     const deadline = Date.now() + this.s.deliveryTimeoutMs;
     for (let n = 0; ; n++) {
+      // A closed log (its task canceled) must not start another attempt: a new producer would fence
+      // the producer of the task that replaced it and race it to publish the same batch.
+      if (this.closed) throw new WeirError("WEIR_E_CANCELED", `Kafka sink closed while ${what}`);
       try {
         return await attempt();
       } catch (err) {

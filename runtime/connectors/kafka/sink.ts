@@ -16,30 +16,11 @@ import { Partitioners, type Admin, type ITopicConfig, type Kafka, type Partition
 import type { RuntimeContext } from "../../api/functions.js";
 import type { AnySink } from "../../api/sink.js";
 import { WeirError } from "../../common/errors.js";
-import { createLogger } from "../../common/logging.js";
+import { createLogger, type Logger } from "../../common/logging.js";
 import { AtLeastOnceWriter } from "./sink-at-least-once.js";
 import { KafkaWriteAheadLog } from "./sink-exactly-once.js";
 import { defaultRecordSerializer, type KafkaBytes, type KafkaRecordSerializer } from "./sink-records.js";
-import { Kafka as KafkaClient, logLevel } from "kafkajs";
-
-// TEMPORARY until client.ts lands: connection options shared with the source.
-export interface KafkaClientOptions {
-  brokers: string | string[];
-  clientId?: string;
-}
-function createKafkaClient(o: KafkaClientOptions, log: ReturnType<typeof createLogger>, clientId: string): Kafka {
-  const brokers = typeof o.brokers === "string" ? o.brokers.split(",") : o.brokers;
-  return new KafkaClient({
-    brokers,
-    clientId: o.clientId ?? clientId,
-    logLevel: logLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
-      const { message, ...rest } = entry;
-      if (level <= logLevel.ERROR) log.error({ kafkajs: rest }, message);
-      else if (level <= logLevel.WARN && !String(message).includes("Limiting retries")) log.warn({ kafkajs: rest }, message);
-    },
-  });
-}
+import { compileClientOptions, createKafka, kafkaError, kafkajsRetry, type KafkaClientConfig, type KafkaClientOptions } from "./client.js";
 
 export type DeliveryGuarantee = "exactly-once" | "at-least-once" | "none";
 
@@ -78,15 +59,16 @@ export interface KafkaSinkOptions<T> extends KafkaClientOptions {
 
 export function kafkaSink<T>(options: KafkaSinkOptions<T>): AnySink<T> {
   const o = validate(options);
+  const cfg = compileClientOptions(o, "kafkaSink");
   const name = `Kafka Sink: ${o.topic}`;
   if (o.deliveryGuarantee === "exactly-once") {
     return {
       writeAhead: true,
       name,
       async createLog(ctx) {
-        const { kafka, log } = client(o, ctx);
-        await withAdmin(kafka, async (admin) => {
-          await ensureTopic(admin, o);
+        const { kafka, log, metrics } = connect(o, cfg, ctx);
+        await withAdmin(kafka, cfg, async (admin) => {
+          await ensureTopic(admin, o, cfg);
           await checkTransactionTimeout(admin, o.transactionTimeoutMs);
         });
         const wal = new KafkaWriteAheadLog<T>(
@@ -99,9 +81,14 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): AnySink<T> {
             batchSize: o.batchSize,
             deliveryTimeoutMs: o.deliveryTimeoutMs,
             createPartitioner: partitionerFor(o.partitioner),
+            retry: kafkajsRetry(cfg),
             log,
-            onRetry: () => undefined,
-            onPublished: () => undefined,
+            onRetry: () => metrics.retries++,
+            onPublished: (records) => {
+              metrics.records += records;
+              metrics.transactions++;
+            },
+            onSkipped: () => metrics.skipped++,
           },
           ctx,
         );
@@ -113,10 +100,10 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): AnySink<T> {
   return {
     name,
     async createWriter(ctx) {
-      const { kafka } = client(o, ctx);
-      await withAdmin(kafka, (admin) => ensureTopic(admin, o));
-      const producer = kafka.producer({ createPartitioner: partitionerFor(o.partitioner), retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 } });
-      await producer.connect();
+      const { kafka, metrics } = connect(o, cfg, ctx);
+      await withAdmin(kafka, cfg, (admin) => ensureTopic(admin, o, cfg));
+      const producer = kafka.producer({ createPartitioner: partitionerFor(o.partitioner), retry: kafkajsRetry(cfg) });
+      await producer.connect().catch((err: unknown) => Promise.reject(kafkaError(err, `kafkaSink: connecting a producer for topic "${o.topic}"`, cfg)));
       return new AtLeastOnceWriter<T>({
         producer,
         topic: o.topic,
@@ -125,10 +112,39 @@ export function kafkaSink<T>(options: KafkaSinkOptions<T>): AnySink<T> {
         lingerMs: o.lingerMs,
         maxInFlight: o.maxInFlight,
         waitAtBarrier: o.deliveryGuarantee === "at-least-once",
-        onSent: () => undefined,
+        onSent: (records) => void (metrics.records += records),
       });
     },
   };
+}
+
+/** What a sink subtask counts, exported as weir_sink_kafka_* metrics. */
+interface SinkCounters {
+  records: number;
+  retries: number;
+  transactions: number;
+  skipped: number;
+}
+
+/**
+ * A kafkajs client for one sink subtask, logging through pino, with its counters registered: records
+ * written, failures retried (kafkajs reports each retried failure at ERROR: lost connections, a
+ * restarting broker, a moved leader; plus the exactly-once sink's own publish retries), and for
+ * exactly-once the transactions committed and batches found already published.
+ */
+function connect<T>(o: Validated<T>, cfg: KafkaClientConfig, ctx: RuntimeContext): { kafka: Kafka; log: Logger; metrics: SinkCounters } {
+  const log = createLogger("kafka-sink", { bindings: { jobId: ctx.jobId, task: ctx.taskName, topic: o.topic } });
+  const metrics: SinkCounters = { records: 0, retries: 0, transactions: 0, skipped: 0 };
+  const labels = { topic: o.topic };
+  const m = ctx.metrics;
+  m?.counter("weir_sink_kafka_records_total", "Records the Kafka sink wrote (exactly-once: in committed transactions)", labels, () => metrics.records);
+  m?.counter("weir_sink_kafka_retries_total", "Failures the Kafka sink retried (lost connections, broker restarts, leader changes, failed publishes)", labels, () => metrics.retries);
+  if (o.deliveryGuarantee === "exactly-once") {
+    m?.counter("weir_sink_kafka_transactions_total", "Checkpoint batches the exactly-once Kafka sink committed", labels, () => metrics.transactions);
+    m?.counter("weir_sink_kafka_skipped_batches_total", "Restored batches the exactly-once Kafka sink found already published (their marker was there)", labels, () => metrics.skipped);
+  }
+  const kafka = createKafka({ ...cfg, clientId: cfg.clientId === "weir" ? `weir-sink-${ctx.subtaskIndex}` : cfg.clientId }, log, () => void metrics.retries++);
+  return { kafka, log, metrics };
 }
 
 type Validated<T> = KafkaSinkOptions<T> &
@@ -166,27 +182,27 @@ function validate<T>(options: KafkaSinkOptions<T>): Validated<T> {
   return o;
 }
 
-function client<T>(o: Validated<T>, ctx: RuntimeContext): { kafka: Kafka; log: ReturnType<typeof createLogger> } {
-  const log = createLogger("kafka-sink", { bindings: { jobId: ctx.jobId, task: ctx.taskName, topic: o.topic } });
-  return { kafka: createKafkaClient(o, log, `weir-sink-${ctx.subtaskIndex}`), log };
-}
-
-async function withAdmin<R>(kafka: Kafka, f: (admin: Admin) => Promise<R>): Promise<R> {
+async function withAdmin<R>(kafka: Kafka, cfg: KafkaClientConfig, f: (admin: Admin) => Promise<R>): Promise<R> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    await admin.connect();
     return await f(admin);
+  } catch (err) {
+    throw kafkaError(err, "kafkaSink: checking the topic", cfg);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
 /** A missing topic is an error naming it, or is created when `createTopic` says so. */
-async function ensureTopic<T>(admin: Admin, o: Validated<T>): Promise<void> {
+async function ensureTopic<T>(admin: Admin, o: Validated<T>, cfg: KafkaClientConfig): Promise<void> {
   const topics = await admin.listTopics();
   if (topics.includes(o.topic)) return;
   if (o.createTopic === undefined) {
-    throw new WeirError("WEIR_E_CONFIG", `kafkaSink: topic "${o.topic}" does not exist on ${String(o.brokers)} (create it, or set createTopic)`);
+    throw new WeirError(
+      "WEIR_E_KAFKA_TOPIC_NOT_FOUND",
+      `kafkaSink: topic "${o.topic}" does not exist on brokers ${cfg.brokers.join(",")}; create it, or give the sink createTopic`,
+    );
   }
   const spec: ITopicConfig = {
     topic: o.topic,
@@ -198,6 +214,16 @@ async function ensureTopic<T>(admin: Admin, o: Validated<T>): Promise<void> {
   await admin.createTopics({ topics: [spec], waitForLeaders: true }).catch((err: { type?: string }) => {
     if (err.type !== "TOPIC_ALREADY_EXISTS") throw err;
   });
+  // Whoever created it, write only once every partition has a leader: a kafkajs producer whose first
+  // metadata lacks a partition drops the records it sends there.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { topics: [meta] } = await admin.fetchTopicMetadata({ topics: [o.topic] });
+    const ready = meta !== undefined && meta.partitions.length >= o.createTopic.partitions && meta.partitions.every((p) => p.leader >= 0);
+    if (ready) return;
+    if (Date.now() > deadline) throw new WeirError("WEIR_E_KAFKA", `kafkaSink: topic "${o.topic}" was created but its partitions have no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
