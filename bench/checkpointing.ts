@@ -21,6 +21,8 @@ import { BenchLines, type BenchMark, fmt, median, PARALLELISM, round, runThrough
 /** What run.ts passes on from its command line. */
 export interface SuiteOptions {
   runs: number;
+  /** `--events`, for suites that take it (kafka-pipeline). */
+  events?: number | undefined;
   config: string[];
   /** `--keys`: keys of the 1 M-key benchmarks (checkpoint-size, rocksdb-state, recovery). */
   keys: number | undefined;
@@ -55,7 +57,7 @@ function scratch(): { config: string[]; dispose: () => void } {
 }
 
 /** Run `fn` with the configuration of a fresh scratch directory, deleted afterwards whatever happens. */
-async function withScratch<T>(fn: (config: string[]) => Promise<T>): Promise<T> {
+export async function withScratch<T>(fn: (config: string[]) => Promise<T>): Promise<T> {
   const dir = scratch();
   try {
     return await fn(dir.config);
@@ -65,7 +67,7 @@ async function withScratch<T>(fn: (config: string[]) => Promise<T>): Promise<T> 
 }
 
 /** Log, profile and perf locations of one run, as run.ts names them. */
-function runPaths(opts: SuiteOptions, run: string): Pick<RunOptions, "logDir" | "profileDir" | "perfData" | "nodeOptions"> {
+export function runPaths(opts: SuiteOptions, run: string): Pick<RunOptions, "logDir" | "profileDir" | "perfData" | "nodeOptions"> {
   const perfData = opts.perf ? resolve(opts.resultsDir, "perf", opts.stamp, `${run}.data`) : null;
   if (perfData) mkdirSync(resolve(opts.resultsDir, "perf", opts.stamp), { recursive: true });
   return {
@@ -76,7 +78,7 @@ function runPaths(opts: SuiteOptions, run: string): Pick<RunOptions, "logDir" | 
   };
 }
 
-function writeResults(opts: SuiteOptions, name: string, data: unknown): void {
+export function writeResults(opts: SuiteOptions, name: string, data: unknown): void {
   writeFileSync(join(opts.resultsDir, `${name}.json`), JSON.stringify({ node: process.version, date: new Date().toISOString(), results: data }, null, 2) + "\n");
 }
 

@@ -202,7 +202,7 @@ export async function runThroughput(b: ThroughputSpec, opts: RunOptions): Promis
 }
 
 /** Submit the job and measure wall time, CPU time of the cluster's processes and other load. */
-async function measure(b: ThroughputSpec, cluster: EmbeddedCluster, opts: RunOptions): Promise<BenchResult> {
+export async function measure(b: ThroughputSpec, cluster: EmbeddedCluster, opts: RunOptions): Promise<BenchResult> {
   const procs = [cluster.jobmanager, ...cluster.taskmanagers];
   const before = procs.map((p) => cpuSeconds(p.child.pid!));
   const machineBefore = machineBusySeconds();

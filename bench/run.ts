@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: throughput of the engine on an embedded cluster (a JobManager and 2 TaskManagers of
  * 1 slot each, parallelism 2), in events/s and events/s per CPU core; then checkpoints and recovery
- * (bench/checkpointing.ts: checkpoint-size, checkpoint-overhead, rocksdb-state, recovery).
+ * (bench/checkpointing.ts: checkpoint-size, checkpoint-overhead, rocksdb-state, recovery); then Kafka ->
+ * map -> Kafka against a real broker (bench/kafka.ts: kafka-pipeline).
  *
  *   npm run bench                                     # every benchmark, once
  *   npm run bench -- --only stateless-network --runs 3
  *   npm run bench -- --only checkpoint-overhead,recovery --runs 3
+ *   npm run bench -- --only kafka-pipeline --events 2000000
  *   npm run bench -- --events 5000000 --profile       # fewer events; CPU profiles of every process
  *   npm run bench -- --only window-count --perf        # on-CPU samples of every process (Linux perf)
  *   npm run bench -- --config network.buffers-per-channel=8 --node-options=--max-semi-space-size=32
@@ -22,6 +24,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CHECKPOINT_BENCHMARKS, type SuiteOptions } from "./checkpointing.js";
+import { KAFKA_BENCHMARKS } from "./kafka.js";
 import { fmt, PROFILER_HOOK, runThroughput, type BenchResult, type ThroughputSpec } from "./harness.js";
 import { expectedAfterFilter } from "./jobs/events.js";
 
@@ -86,7 +89,7 @@ function parseOptions() {
     },
   });
   const only = values.only?.split(",");
-  const known = [...BENCHMARKS, ...CHECKPOINT_BENCHMARKS].map((b) => b.name);
+  const known = [...BENCHMARKS, ...CHECKPOINT_BENCHMARKS, ...KAFKA_BENCHMARKS].map((b) => b.name);
   const unknown = only?.filter((n) => !known.includes(n)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${known.join(", ")}`);
   const positive = (name: string, v: string | undefined) => {
@@ -100,7 +103,7 @@ function parseOptions() {
   const selected = <T extends { name: string }>(list: readonly T[]) => list.filter((b) => !only || only.includes(b.name));
   return {
     throughput: selected(BENCHMARKS),
-    checkpointing: selected(CHECKPOINT_BENCHMARKS),
+    checkpointing: selected([...CHECKPOINT_BENCHMARKS, ...KAFKA_BENCHMARKS]),
     events: positive("events", values.events),
     keys: positive("keys", values.keys),
     runs,
