@@ -10,8 +10,12 @@
  * Output records: key = the event key, value = `{"key", "windowEnd", "count"}` as JSON. Each partition's
  * watermark trails its newest event by `--out-of-order-ms`; a partition without events for
  * `--idle-ms` stops holding the watermark back. `--bounded` reads what the topic holds at the start
- * and finishes. `--generate N` instead writes N events (event i: key k<i mod keys>, time i ms) to the
- * input topic, creating it with 4 partitions when it is missing.
+ * and finishes. `--generate N` instead writes N events (event i: key k<i mod keys>, time
+ * `--first-ts` + i ms) to the input topic, creating it with 4 partitions when it is missing.
+ *
+ * Timestamps matter beyond windows: the sink stamps each result with its event time (as Flink's
+ * KafkaSink does), and a topic's time retention (7 days by default) deletes records stamped older than
+ * that within minutes. Generated events therefore start at midnight UTC of the current day, not at 0.
  */
 import { parseArgs } from "node:util";
 import { count, kafkaSink, kafkaSource, tumbling, watermarks, type DeliveryGuarantee, type StreamEnvironment } from "weir";
@@ -42,6 +46,8 @@ export default (env: StreamEnvironment, args: string[]) => {
       bounded: { type: "boolean", default: false },
       generate: { type: "string" },
       keys: { type: "string", default: "100" },
+      // Every process evaluating this module must agree on it (a restarted generator replays from it).
+      "first-ts": { type: "string", default: String(Math.floor(Date.now() / 86_400_000) * 86_400_000) },
     },
   });
   const int = (name: keyof typeof o, min: number): number => {
@@ -51,9 +57,10 @@ export default (env: StreamEnvironment, args: string[]) => {
   };
   if (o.generate !== undefined) {
     const keys = int("keys", 1);
+    const first = int("first-ts", 0);
     env.setJobName("kafka-event-generator");
     env
-      .fromGenerator({ count: int("generate", 0), generate: (i): KeyedEvent => ({ key: `k${i % keys}`, ts: i }) })
+      .fromGenerator({ count: int("generate", 0), generate: (i): KeyedEvent => ({ key: `k${i % keys}`, ts: first + i }) })
       .setParallelism(1) // one writer: every partition's timestamps increase
       .uid("generated-events")
       .sinkTo(
