@@ -103,7 +103,8 @@ const expected = (prefix: string, partitions: number[], from: number, to: number
 
 describe("kafkaSource readers", () => {
   const topic = "starts";
-  const T0 = 1_700_000_000_000;
+  // A day ago: within the broker's 7-day time retention, which deletes older-stamped records.
+  const T0 = Math.floor(Date.now() / 1000) * 1000 - 86_400_000;
 
   beforeAll(async () => {
     await createTopic(topic, 2);
