@@ -24,6 +24,7 @@ import { parentUrl, storageFor } from "../state/storage/checkpoint-storage.js";
 import { fileRefsOf, readMetadata, readVerified, verifyStateFiles } from "../state/storage/metadata.js";
 import { assignRestore, checkStateMatches, finishedVertices } from "../state/restore-assignment.js";
 import { ResourceManager } from "./resource-manager.js";
+import { checkExactlyOnceSinksCanCommit } from "./submission-checks.js";
 import type { ClusterOverview, JobDetail, JobSummary, SubmitJobRequest, SubmitJobResponse, TaskManagerInfo } from "./rest-types.js";
 import { startRestServer, type JobManagerApi } from "./rest-server.js";
 import { createMetricsRegistry } from "../metrics/otel.js";
@@ -93,6 +94,7 @@ export class JobManager implements JobManagerApi {
   async submitJob(req: SubmitJobRequest): Promise<SubmitJobResponse> {
     const request = { module: req.module, args: req.args ?? [], parallelism: req.parallelism ?? 1 };
     const { jobGraph } = await loadJob({ ...request, name: req.name });
+    checkExactlyOnceSinksCanCommit(jobGraph, this.config);
     const id = req.jobId ?? randomBytes(16).toString("hex");
     // A snapshot to start from is checked completely before anything is deployed.
     const restore = await chooseRestore(restoreSources(req, this.config["state.checkpoints.dir"]), {
