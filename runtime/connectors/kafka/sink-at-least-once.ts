@@ -8,7 +8,7 @@
 import type { Message, Producer } from "kafkajs";
 import type { SinkWriter } from "../../api/sink.js";
 import { WeirError } from "../../common/errors.js";
-import { serializeBatch, toMessage, type KafkaRecordSerializer } from "./sink-records.js";
+import { appendMessages, type KafkaRecordSerializer } from "./sink-records.js";
 
 export interface AtLeastOnceSettings<T> {
   producer: Producer;
@@ -32,8 +32,7 @@ export class AtLeastOnceWriter<T> implements SinkWriter<T> {
 
   write(values: T[], timestamps: number[] | null): void | Promise<void> {
     this.rethrow();
-    const tuples = serializeBatch(this.s.serializer, values, timestamps);
-    for (const t of tuples) this.buffer.push(toMessage(t));
+    appendMessages(this.s.serializer, values, timestamps, this.buffer);
     while (this.buffer.length >= this.s.batchSize) this.dispatch(this.buffer.splice(0, this.s.batchSize));
     if (this.buffer.length > 0 && this.lingerTimer === null) {
       this.lingerTimer = setTimeout(() => {
