@@ -1,22 +1,24 @@
 /**
  * What every benchmark run shares: an embedded cluster (a JobManager and 2 TaskManagers of 1 slot
- * each, parallelism 2) with optional profilers, the `bench-*` lines the benchmark jobs print on the
- * TaskManagers' stdout, and the throughput run (submit, wait for the end, wall and CPU time).
+ * each, parallelism 2; `RunOptions.parallelism` changes both) with optional profilers, the `bench-*`
+ * lines the benchmark jobs print on the TaskManagers' stdout, and the throughput run (submit, wait
+ * for the end, wall and CPU time).
  *
  *   const run = await runThroughput(spec, { events, config, logDir, profileDir: null, perfData: null, nodeOptions: "" });
  *
  * Wall time is RUNNING -> FINISHED from the JobManager's timestamps (deployment, which includes loading
  * the job module, is part of it); CPU time is utime + stime of the JobManager and TaskManagers from
  * /proc, from just before submission to just after the end (so slightly more). Cores used = CPU / wall.
+ * Peak RSS is each process's VmHWM (/proc/<pid>/status), read after the end, before the cluster stops.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { startEmbeddedCluster, type EmbeddedCluster } from "../runtime/cli/embedded-cluster.js";
-import { TERMINAL_JOB_STATES, type CheckpointingOverview, type JobDetail } from "../runtime/jobmanager/rest-types.js";
+import { TERMINAL_JOB_STATES, type CheckpointingOverview, type CheckpointStats, type JobDetail } from "../runtime/jobmanager/rest-types.js";
 import { SINK_LINE } from "./jobs/events.js";
-import { cpuSeconds, machineBusySeconds } from "./proc-cpu.js";
+import { cpuSeconds, machineBusySeconds, peakRssBytes } from "./proc-cpu.js";
 
 export const PARALLELISM = 2;
 export const TASKMANAGERS = 2;
@@ -34,8 +36,8 @@ export interface ThroughputSpec {
   args?: (events: number) => string[];
   /** Runtime configuration of this benchmark, before the command line's `--config`. */
   config?: readonly string[];
-  /** What the sinks' totals must add up to for `events` events. */
-  expectedAtSinks: (events: number) => number;
+  /** What the sinks' totals must add up to for `events` events; null: not known in advance, not checked. */
+  expectedAtSinks: (events: number) => number | null;
 }
 
 /** How to run: events, extra configuration, where logs and profiles go. */
@@ -48,6 +50,8 @@ export interface RunOptions {
   perfData: string | null;
   /** Extra NODE_OPTIONS for the engine processes (V8 flags for experiments). */
   nodeOptions: string;
+  /** Parallelism of the job, and TaskManagers of 1 slot each; default {@link PARALLELISM}. */
+  parallelism?: number;
 }
 
 /** Completed checkpoints of a run, summarised (durations in ms, sizes in bytes). */
@@ -58,6 +62,8 @@ export interface CheckpointSummary {
   maxDurationMs: number;
   medianStateBytes: number;
   maxAlignmentMs: number;
+  /** End-to-end durations of every completed checkpoint seen (polled during the run), by id. */
+  durationsMs: number[];
 }
 
 /** What one throughput run measured; the median run is written to bench/results/<name>.json. */
@@ -68,6 +74,8 @@ export interface BenchResult {
   wallSeconds: number;
   cpuSeconds: number;
   cpuSecondsByProcess: Record<string, number>;
+  /** Peak resident set (VmHWM) of each engine process over its life, in bytes. */
+  peakRssBytesByProcess: Record<string, number>;
   /** Process ids, to match CPU profiles (<role>.<pid>.cpuprofile) to processes. */
   pids: Record<string, number>;
   coresUsed: number;
@@ -164,10 +172,11 @@ export class BenchLines {
 
 /** The cluster of every benchmark, its processes profiled as the options say; `perf` to stop with it. */
 export async function startBenchCluster(
-  opts: Pick<RunOptions, "config" | "logDir" | "profileDir" | "perfData" | "nodeOptions">,
+  opts: Pick<RunOptions, "config" | "logDir" | "profileDir" | "perfData" | "nodeOptions" | "parallelism">,
   lines: BenchLines,
 ): Promise<{ cluster: EmbeddedCluster; stop: () => Promise<void> }> {
-  const cluster = await startEmbeddedCluster({ taskmanagers: TASKMANAGERS, slots: 1, config: opts.config, logDir: opts.logDir, stdout: lines.stream, env: processEnv(opts) });
+  const taskmanagers = opts.parallelism ?? TASKMANAGERS;
+  const cluster = await startEmbeddedCluster({ taskmanagers, slots: 1, config: opts.config, logDir: opts.logDir, stdout: lines.stream, env: processEnv(opts) });
   let perf: ChildProcess | null = null;
   try {
     if (opts.perfData) perf = await startPerf([cluster.jobmanager, ...cluster.taskmanagers].map((p) => p.child.pid!), opts.perfData);
@@ -185,9 +194,11 @@ export async function startBenchCluster(
   return { cluster, stop };
 }
 
-/** Start a cluster, run the job to its end, check what reached the sinks, stop the cluster. */
-export async function runThroughput(b: ThroughputSpec, opts: RunOptions): Promise<BenchResult> {
-  const lines = new BenchLines();
+/**
+ * Start a cluster, run the job to its end, check what reached the sinks, stop the cluster. Pass
+ * `lines` to read the job's `bench-*` marks afterwards.
+ */
+export async function runThroughput(b: ThroughputSpec, opts: RunOptions, lines = new BenchLines()): Promise<BenchResult> {
   const config = [...(b.config ?? []), ...opts.config];
   const { cluster, stop } = await startBenchCluster({ ...opts, config }, lines);
   let result: BenchResult;
@@ -197,26 +208,30 @@ export async function runThroughput(b: ThroughputSpec, opts: RunOptions): Promis
     await stop();
   }
   const expected = b.expectedAtSinks(opts.events);
-  if (lines.total() !== expected) throw new Error(`${b.name}: the sinks received ${lines.total()}, expected ${expected}; logs in ${cluster.logDir}`);
+  if (expected !== null && lines.total() !== expected) throw new Error(`${b.name}: the sinks received ${lines.total()}, expected ${expected}; logs in ${cluster.logDir}`);
   return { ...result, atSinks: lines.total() };
 }
 
 /** Submit the job and measure wall time, CPU time of the cluster's processes and other load. */
 export async function measure(b: ThroughputSpec, cluster: EmbeddedCluster, opts: RunOptions): Promise<BenchResult> {
   const procs = [cluster.jobmanager, ...cluster.taskmanagers];
+  const parallelism = opts.parallelism ?? PARALLELISM;
+  const checkpointing = opts.config.some((c) => /^execution\.checkpointing\.interval=[1-9]/.test(c));
+  const seen = new Map<number, CheckpointStats>();
   const before = procs.map((p) => cpuSeconds(p.child.pid!));
   const machineBefore = machineBusySeconds();
   const submitted = performance.now();
   const args = b.args ? b.args(opts.events) : ["--events", String(opts.events)];
-  const { jobId } = await cluster.client.submitJob({ module: b.module, args, parallelism: PARALLELISM });
-  const detail = await Promise.race([waitUntilEnded(cluster, jobId), cluster.unexpectedExit]);
+  const { jobId } = await cluster.client.submitJob({ module: b.module, args, parallelism });
+  const onCheckpoints = checkpointing ? (o: CheckpointingOverview) => keepCompleted(seen, o) : null;
+  const detail = await Promise.race([waitUntilEnded(cluster, jobId, onCheckpoints), cluster.unexpectedExit]);
   // Read CPU at once: the processes are still alive, and idle now.
   const after = procs.map((p) => cpuSeconds(p.child.pid!));
   const machine = machineBusySeconds() - machineBefore;
   const span = (performance.now() - submitted) / 1000;
+  const peakRss = procs.map((p) => peakRssBytes(p.child.pid!));
   if (detail.state !== "FINISHED") throw new Error(`${b.name}: job ended ${detail.state}: ${detail.failure?.cause ?? "no cause"}; logs in ${cluster.logDir}`);
-  const checkpointing = opts.config.some((c) => /^execution\.checkpointing\.interval=[1-9]/.test(c));
-  const checkpoints = checkpointing ? summariseCheckpoints(await cluster.client.checkpoints(jobId)) : null;
+  const checkpoints = checkpointing ? summariseCheckpoints(await cluster.client.checkpoints(jobId), seen) : null;
   const cpu = after.reduce((sum, a, i) => sum + a - before[i]!, 0);
   const wall = (detail.timestamps.FINISHED! - detail.timestamps.RUNNING!) / 1000;
   return {
@@ -227,6 +242,7 @@ export async function measure(b: ThroughputSpec, cluster: EmbeddedCluster, opts:
     wallSeconds: round(wall, 3),
     cpuSeconds: round(cpu, 2),
     cpuSecondsByProcess: Object.fromEntries(procs.map((p, i) => [p.name, round(after[i]! - before[i]!, 2)])),
+    peakRssBytesByProcess: Object.fromEntries(procs.map((p, i) => [p.name, peakRss[i]!])),
     pids: Object.fromEntries(procs.map((p) => [p.name, p.child.pid!])),
     coresUsed: round(cpu / wall, 2),
     otherCoresBusy: round(Math.max(0, (machine - cpu) / span), 2),
@@ -235,26 +251,44 @@ export async function measure(b: ThroughputSpec, cluster: EmbeddedCluster, opts:
     goalPerCore: b.goalPerCore,
     checkpoints,
     config: opts.config,
-    parallelism: PARALLELISM,
-    taskmanagers: TASKMANAGERS,
+    parallelism,
+    taskmanagers: cluster.taskmanagers.length,
     node: process.version,
     date: new Date().toISOString(),
     jobId,
   };
 }
 
-/** Poll often: the end time comes from the JobManager, polling only delays the CPU reading. */
-async function waitUntilEnded(cluster: EmbeddedCluster, jobId: string): Promise<JobDetail> {
+/**
+ * Poll often: the end time comes from the JobManager, polling only delays the CPU reading. With
+ * `onCheckpoints`, the job's checkpoint history goes to it every second (it holds the latest 20 only).
+ */
+async function waitUntilEnded(cluster: EmbeddedCluster, jobId: string, onCheckpoints: ((o: CheckpointingOverview) => void) | null): Promise<JobDetail> {
+  let nextCheckpointPoll = 0;
   for (;;) {
     const d = await cluster.client.jobDetail(jobId);
     if (TERMINAL_JOB_STATES.has(d.state)) return d;
-    await new Promise((r) => setTimeout(r, 50));
+    if (onCheckpoints && performance.now() >= nextCheckpointPoll) {
+      onCheckpoints(await cluster.client.checkpoints(jobId));
+      nextCheckpointPoll = performance.now() + 1000;
+    }
+    await sleep(50);
   }
 }
 
-/** Counts of a job's checkpoints, and figures of the completed ones in its history (the latest 20). */
-export function summariseCheckpoints(overview: CheckpointingOverview): CheckpointSummary {
-  const done = overview.history.filter((c) => c.kind === "checkpoint" && c.status === "COMPLETED");
+/** Add the completed checkpoints (not savepoints) of `overview`'s history to `seen`, by id. */
+function keepCompleted(seen: Map<number, CheckpointStats>, overview: CheckpointingOverview): void {
+  for (const c of overview.history) if (c.kind === "checkpoint" && c.status === "COMPLETED") seen.set(c.id, c);
+}
+
+/**
+ * Counts of a job's checkpoints, and figures of the completed ones in its history (the latest 20),
+ * together with those polled earlier (`seen`).
+ */
+export function summariseCheckpoints(overview: CheckpointingOverview, seen: ReadonlyMap<number, CheckpointStats> = new Map()): CheckpointSummary {
+  const all = new Map(seen);
+  keepCompleted(all, overview);
+  const done = [...all.values()].sort((x, y) => x.id - y.id);
   return {
     completed: overview.counts.completed,
     failed: overview.counts.failed,
@@ -262,6 +296,7 @@ export function summariseCheckpoints(overview: CheckpointingOverview): Checkpoin
     maxDurationMs: Math.max(0, ...done.map((c) => c.endToEndDuration)),
     medianStateBytes: median(done.map((c) => c.stateSize)),
     maxAlignmentMs: Math.max(0, ...done.map((c) => c.alignmentMs)),
+    durationsMs: done.map((c) => c.endToEndDuration),
   };
 }
 

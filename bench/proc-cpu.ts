@@ -1,6 +1,7 @@
 /**
  * CPU time of a process from /proc (Linux): user + system time of all its threads (V8's GC and
- * compiler threads, libuv's pool), plus that of children it has waited for (esbuild, when tsx uses it).
+ * compiler threads, libuv's pool), plus that of children it has waited for (esbuild, when tsx uses it);
+ * and its peak memory.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -33,4 +34,14 @@ export function machineBusySeconds(): number {
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
+}
+
+/**
+ * Peak resident set size of `pid` so far, in bytes: VmHWM of /proc/<pid>/status (the high-water mark
+ * of its RSS over its whole life, all threads). Throws if the process is gone.
+ */
+export function peakRssBytes(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
 }
