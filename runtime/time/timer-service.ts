@@ -1,8 +1,11 @@
 /**
  * Keyed timers of one operator subtask: event-time timers fire when the watermark passes them,
  * processing-time timers when the wall clock does. A (key, timestamp) pair is registered at most once
- * per domain. Timers live in a binary min-heap; deletion is lazy (a deleted timer stays in the heap
- * but is skipped), so every operation is O(log n) amortized.
+ * per domain. Timers are kept in buckets per timestamp (a Map from canonical key to timer, so the
+ * set semantics cost no string key per timer) and a binary min-heap holds each bucket's timestamp
+ * once: timers that share a timestamp (window ends, rounded cleanup times) share one heap entry.
+ * Deletion is immediate in the bucket and lazy in the heap (a timestamp whose bucket is gone is
+ * skipped), so every operation is O(log n) amortized in the number of distinct timestamps.
  */
 import { canonicalKey, type CanonicalKey } from "../common/keys.js";
 import { MinHeap } from "../common/min-heap.js";
@@ -14,53 +17,69 @@ export interface Timer {
   readonly ck: CanonicalKey;
 }
 
-/** Timers ordered by timestamp, with set semantics per (key, timestamp). */
+/** Timers ordered by timestamp, with set semantics per (key, timestamp); equal timestamps fire in registration order. */
 class TimerQueue {
-  private readonly heap = new MinHeap<Timer>((t) => t.timestamp);
-  private readonly live = new Map<string, Timer>();
-
-  private static id(ck: CanonicalKey, ts: number): string {
-    return `${typeof ck === "number" ? "n" : "s"}${ck}\u0001${ts}`;
-  }
+  private readonly heap = new MinHeap<number>((ts) => ts);
+  private readonly buckets = new Map<number, Map<CanonicalKey, Timer>>();
+  private count = 0;
 
   get size(): number {
-    return this.live.size;
+    return this.count;
   }
 
   add(key: unknown, ck: CanonicalKey, timestamp: number): boolean {
-    const id = TimerQueue.id(ck, timestamp);
-    if (this.live.has(id)) return false;
-    const t: Timer = { timestamp, key, ck };
-    this.live.set(id, t);
-    this.heap.push(t);
+    let bucket = this.buckets.get(timestamp);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.buckets.set(timestamp, bucket);
+      this.heap.push(timestamp);
+    } else if (bucket.has(ck)) return false;
+    bucket.set(ck, { timestamp, key, ck });
+    this.count++;
     return true;
   }
 
   delete(ck: CanonicalKey, timestamp: number): void {
-    this.live.delete(TimerQueue.id(ck, timestamp));
+    const bucket = this.buckets.get(timestamp);
+    if (bucket === undefined || !bucket.delete(ck)) return;
+    this.count--;
+    if (bucket.size === 0) this.buckets.delete(timestamp);
   }
 
-  /** The earliest live timer, or undefined. Deleted timers at the top are dropped on the way. */
+  /** The earliest live timer, or undefined. Timestamps whose timers were all deleted are dropped on the way. */
   peek(): Timer | undefined {
-    for (let t = this.heap.peek(); t !== undefined; t = this.heap.peek()) {
-      if (this.live.get(TimerQueue.id(t.ck, t.timestamp)) === t) return t;
-      this.heap.pop();
-    }
-    return undefined;
+    const bucket = this.earliestBucket();
+    return bucket?.values().next().value;
   }
 
   /** Every live timer (for checkpoints). */
-  timers(): IterableIterator<Timer> {
-    return this.live.values();
+  *timers(): IterableIterator<Timer> {
+    for (const bucket of this.buckets.values()) yield* bucket.values();
   }
 
   /** Remove and return the earliest live timer with timestamp <= limit. */
   pollUntil(limit: number): Timer | undefined {
-    const top = this.peek();
-    if (top === undefined || top.timestamp > limit) return undefined;
-    this.heap.pop();
-    this.live.delete(TimerQueue.id(top.ck, top.timestamp));
+    const bucket = this.earliestBucket();
+    if (bucket === undefined) return undefined;
+    const top = bucket.values().next().value!;
+    if (top.timestamp > limit) return undefined;
+    bucket.delete(top.ck);
+    this.count--;
+    if (bucket.size === 0) {
+      this.buckets.delete(top.timestamp);
+      this.heap.pop();
+    }
     return top;
+  }
+
+  /** The bucket of the earliest timestamp that still has timers, its timestamp on top of the heap. */
+  private earliestBucket(): Map<CanonicalKey, Timer> | undefined {
+    for (let ts = this.heap.peek(); ts !== undefined; ts = this.heap.peek()) {
+      const bucket = this.buckets.get(ts);
+      if (bucket !== undefined) return bucket;
+      this.heap.pop();
+    }
+    return undefined;
   }
 }
 

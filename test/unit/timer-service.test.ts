@@ -157,6 +157,25 @@ describe("InternalTimerService: event time", () => {
     expect(timers.size).toBe(1);
   });
 
+  it("timers sharing a timestamp fire in registration order, and one registered there while it fires joins them", () => {
+    const { timers, fired } = service();
+    const svc = timers;
+    for (const k of ["c", "a", "b"]) svc.registerEventTimeTimer(k, 50);
+    svc.registerEventTimeTimer("z", 40);
+    svc.deleteEventTimeTimer("a", 50);
+    svc.registerEventTimeTimer("a", 50); // re-registered: now last
+    expect(svc.size).toBe(4);
+    const late = new InternalTimerService(service().clock, (t) => {
+      fired.push(`late ${String(t.key)}@${t.timestamp}`);
+      if (t.key === "x") late.registerEventTimeTimer("y", 50);
+    });
+    late.registerEventTimeTimer("x", 50);
+    svc.advanceWatermark(50);
+    late.advanceWatermark(50);
+    expect(fired).toEqual(["event z@40", "event c@50", "event b@50", "event a@50", "late x@50", "late y@50"]);
+    expect(svc.size + late.size).toBe(0);
+  });
+
   it("event-time timers ignore the wall clock", () => {
     const { timers, fired, clock } = service();
     timers.registerEventTimeTimer("a", 10);
