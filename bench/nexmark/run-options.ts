@@ -38,6 +38,8 @@ export interface NexmarkOptions {
   readonly out: string;
   /** `key=value` runtime configuration, applied after the runner's own. */
   readonly config: readonly string[];
+  /** `--profile`: V8 CPU profiles of every engine process (bench/cpu-profiler.ts) under `<out>/profiles/`. */
+  readonly profile: boolean;
 }
 
 /** The outcome of parsing: options to run with, or a message to print and the exit code (0 for --help, 2 for a bad command line). */
@@ -56,6 +58,8 @@ export const USAGE = `Usage: npm run bench:nexmark -- (--query q0[,q1...] | --al
   --runs N              runs per query; the median run by events/s per core is reported (default 1)
   --out DIR             where --all writes its files (default ${DEFAULT_OUT})
   --config k=v          runtime configuration for every engine process (repeatable)
+  --profile             CPU profiles of every engine process under <out>/profiles/<time>/<query>-<run>
+                        (summarise: npx tsx bench/profile-summary.ts <dir>); profiling slows the run
   --help                this text
 `;
 
@@ -90,6 +94,7 @@ function compile(argv: readonly string[], knownQueries: readonly string[]): Nexm
       runs: { type: "string", default: "1" },
       out: { type: "string", default: DEFAULT_OUT },
       config: { type: "string", multiple: true, default: [] },
+      profile: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -110,6 +115,7 @@ function compile(argv: readonly string[], knownQueries: readonly string[]): Nexm
     runs: count("runs", values.runs),
     out: values.out,
     config: Object.freeze([...values.config]),
+    profile: values.profile,
   });
 }
 

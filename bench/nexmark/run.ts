@@ -16,7 +16,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { withScratch } from "../checkpointing.js";
 import { BenchLines, fmt, runThroughput, type BenchResult, type ThroughputSpec } from "../harness.js";
 import { parseJobArgs } from "./job.js";
@@ -26,7 +26,7 @@ import { commandLine, engineConfig, JOB_MODULE, jobArgs, parseCommandLine, type 
 import { combineHashes, jsonReport, markdownTable, queryBlock, summariseQuery, svgChart, type NexmarkReport, type QueryOutcome, type Setup } from "./run-report.js";
 
 /** One run of `query`: its measurement and result hash. */
-async function runOnce(query: NexmarkQuery, opts: NexmarkOptions, logDir: string): Promise<{ result: BenchResult; hash: string | null }> {
+async function runOnce(query: NexmarkQuery, opts: NexmarkOptions, logDir: string, profileDir: string | null): Promise<{ result: BenchResult; hash: string | null }> {
   const spec: ThroughputSpec = {
     name: query.name,
     module: JOB_MODULE,
@@ -37,7 +37,7 @@ async function runOnce(query: NexmarkQuery, opts: NexmarkOptions, logDir: string
   };
   const lines = new BenchLines();
   const result = await withScratch((dirs) =>
-    runThroughput(spec, { events: opts.events, config: [...dirs, ...engineConfig(opts)], logDir, profileDir: null, perfData: null, nodeOptions: "", parallelism: opts.parallelism }, lines),
+    runThroughput(spec, { events: opts.events, config: [...dirs, ...engineConfig(opts)], logDir, profileDir, perfData: null, nodeOptions: "", parallelism: opts.parallelism }, lines),
   );
   return { result, hash: combineHashes(lines.of("hash")) };
 }
@@ -50,7 +50,9 @@ async function runQuery(query: NexmarkQuery, opts: NexmarkOptions, stamp: string
   try {
     for (let i = 1; i <= opts.runs; i++) {
       process.stderr.write(`${query.name}: ${fmt(opts.events)} events, run ${i}/${opts.runs}... `);
-      const { result, hash } = await runOnce(query, opts, join(".weir", "logs", `bench-nexmark-${stamp}`, `${query.name}-${i}`));
+      const run = `${query.name}-${i}`;
+      const profileDir = opts.profile ? resolve(opts.out, "profiles", stamp, run) : null;
+      const { result, hash } = await runOnce(query, opts, join(".weir", "logs", `bench-nexmark-${stamp}`, run), profileDir);
       process.stderr.write(`${fmt(result.eventsPerSecond)} events/s, ${fmt(result.eventsPerSecondPerCore)} per core\n`);
       runs.push(result);
       hashes.push(hash);
@@ -112,6 +114,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const report: NexmarkReport = { setup, outcomes };
   console.log(markdownTable(report));
   if (opts.all) console.log(`Written: ${writeReport(report, opts.out).join(", ")}`);
+  if (opts.profile) console.log(`CPU profiles: ${resolve(opts.out, "profiles", stamp)} (summarise with: npx tsx bench/profile-summary.ts <dir>)`);
   return outcomes.some((o) => o.kind === "failed") ? 1 : 0;
 }
 

@@ -38,7 +38,9 @@ describe("parseCommandLine", () => {
       runs: 1,
       out: DEFAULT_OUT,
       config: [],
+      profile: false,
     });
+    expect(options("--query", "q5", "--profile").profile).toBe(true);
   });
 
   it("returns frozen options", () => {
