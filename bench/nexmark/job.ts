@@ -73,6 +73,6 @@ export default (env: StreamEnvironment, args: string[]) => {
   env.setJobName(`nexmark-${query.name}`);
   const events = env.fromSource(nexmarkSource(config), nexmarkWatermarks(), "Nexmark Source").uid("nexmark-source");
   const rows: DataStream<Row> = query.build(events, env);
-  const sink = collect === null ? rows.sinkTo(blackholeSink()).name("Nexmark Blackhole Sink") : rows.sinkTo(fileSink<Row>(collect)).name("Nexmark Collect Sink");
+  const sink = collect === null ? rows.sinkTo(blackholeSink(query.upsertKey)).name("Nexmark Blackhole Sink") : rows.sinkTo(fileSink<Row>(collect)).name("Nexmark Collect Sink");
   sink.uid("nexmark-sink");
 };
