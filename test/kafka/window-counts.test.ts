@@ -156,31 +156,39 @@ async function settledOutput(c: TestCluster, jobId: string, topic: string, expec
   }
 }
 
+/**
+ * Produce `events` into a fresh `input` topic at `rate`/s while the job counts them into `output` with
+ * `guarantee`, SIGKILLing a TaskManager three times (the first right after a checkpoint completes);
+ * then the settled output, the brute-force result and the job's restarts.
+ */
+async function throughThreeCrashes(guarantee: string, input: string, output: string, events: number, rate: number, seed: number) {
+  await createTopic(k().admin, input, PARTITIONS);
+  const expected = bruteForce(events);
+  const { c, jobId } = await startJob(["--input", input, "--output", output, "--guarantee", guarantee]);
+  try {
+    const produced = produceEvents(input, events, rate);
+    const random = prng(seed);
+    await crash(c, jobId, 0, true, random);
+    await crash(c, jobId, 1, false, random);
+    await crash(c, jobId, 2, false, random);
+    await produced;
+    const got = await settledOutput(c, jobId, output, expected.length);
+    return { got, expected, restarts: (await c.client.jobDetail(jobId)).restarts };
+  } finally {
+    await c.stop();
+  }
+}
+
 describe("Kafka -> windowed count -> Kafka", () => {
 
   const EVENTS = 1_000_000;
   const input = "events";
 
   it("exactly-once through three TaskManager SIGKILLs equals brute force", async () => {
-    await createTopic(k().admin, input, PARTITIONS);
-    const expected = bruteForce(EVENTS);
-    const { c, jobId } = await startJob(["--input", input, "--output", "counts-eo", "--guarantee", "exactly-once"]);
-    try {
-      const produced = produceEvents(input, EVENTS, 40_000);
-      const random = prng(6);
-      await crash(c, jobId, 0, true, random);
-      await crash(c, jobId, 1, false, random);
-      await crash(c, jobId, 2, false, random);
-      await produced;
-      const got = await settledOutput(c, jobId, "counts-eo", expected.length);
-      expect(got.length).toBe(expected.length);
-      expect(got).toEqual(expected);
-      const d = await c.client.jobDetail(jobId);
-      expect(d.restarts).toBe(3);
-    } finally {
-      await c.stop();
-    }
-
+    const { got, expected, restarts } = await throughThreeCrashes("exactly-once", input, "counts-eo", EVENTS, 40_000, 6);
+    expect(got.length).toBe(expected.length);
+    expect(got).toEqual(expected);
+    expect(restarts).toBe(3);
   }, 600_000);
 
   it("bounded mode reads what the topic holds, finishes, and equals brute force", async () => {
@@ -201,25 +209,10 @@ describe("Kafka -> windowed count -> Kafka", () => {
   }, 300_000);
 
   it("at-least-once through TaskManager SIGKILLs loses nothing", async () => {
-    const topic = "events-alo";
-    const events = 300_000;
-    await createTopic(k().admin, topic, PARTITIONS);
-    const expected = bruteForce(events);
-    const { c, jobId } = await startJob(["--input", topic, "--output", "counts-alo", "--guarantee", "at-least-once"]);
-    try {
-      const produced = produceEvents(topic, events, 15_000);
-      const random = prng(7);
-      await crash(c, jobId, 0, true, random);
-      await crash(c, jobId, 1, false, random);
-      await crash(c, jobId, 2, false, random);
-      await produced;
-      const got = await settledOutput(c, jobId, "counts-alo", expected.length);
-      const distinct = [...new Set(got)].sort();
-      expect(distinct).toEqual(expected);
-      console.log(`at-least-once: ${got.length - expected.length} duplicate window counts of ${expected.length} after 3 crashes`);
-    } finally {
-      await c.stop();
-    }
+    const { got, expected } = await throughThreeCrashes("at-least-once", "events-alo", "counts-alo", 300_000, 15_000, 7);
+    const distinct = [...new Set(got)].sort();
+    expect(distinct).toEqual(expected);
+    console.log(`at-least-once: ${got.length - expected.length} duplicate window counts of ${expected.length} after 3 crashes`);
   }, 300_000);
 
   it("exactly-once across a broker restart", async () => {
